@@ -1,0 +1,1 @@
+"""Command-line interface: thin wrappers that parse, look up the registry and call the library."""
