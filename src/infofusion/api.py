@@ -1,0 +1,251 @@
+"""Python API mirroring the CLI: ``train``, ``bench``, ``estimate_mi``, ``analyze``.
+
+Each CLI command is a thin wrapper over one of these functions; results are
+:class:`RunRecord` objects (also appended as JSON lines when ``out`` is given).
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from infofusion.interfaces import RunRecord, write_records
+
+# Built-in datasets of the quick benchmark: (spec, short description).
+QUICK_DATASETS: tuple[str, ...] = (
+    "synthetic:redundancy",
+    "synthetic:uniqueness1",
+    "synthetic:synergy",
+    "synthetic:mixed",
+    "synthetic:synergy3",
+    "digits",
+    "uci_mfeat",
+)
+
+
+def versions() -> dict[str, str]:
+    """Versions recorded with every result."""
+    import numpy
+    import torch
+
+    from infofusion import __version__
+
+    return {
+        "infofusion": __version__,
+        "torch": torch.__version__,
+        "numpy": numpy.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def _as_dataset(data: Any) -> tuple[Any, str]:
+    from infofusion.data import load_dataset
+    from infofusion.data.dataset import MultimodalDataset
+
+    if isinstance(data, MultimodalDataset):
+        return data, data.name
+    return load_dataset(str(data)), str(data)
+
+
+def _seed_list(seeds: int | Sequence[int]) -> list[int]:
+    if isinstance(seeds, int):
+        if seeds < 1:
+            from infofusion.errors import ConfigError
+
+            raise ConfigError(f"seeds must be >= 1, got {seeds}")
+        return list(range(seeds))
+    return [int(s) for s in seeds]
+
+
+def train(
+    method: str,
+    data: Any,
+    seeds: int | Sequence[int] = 1,
+    config: Any = None,
+    method_options: dict[str, Any] | None = None,
+    out: str | Path | None = None,
+    label: str | None = None,
+    on_result: Callable[[RunRecord, Any], None] | None = None,
+) -> list[RunRecord]:
+    """Train ``method`` on ``data`` once per seed; one record per seed.
+
+    Args:
+        method: registry name (``infofusion.list_components("method")``).
+        data: a :class:`MultimodalDataset` or a spec such as ``"synthetic:synergy"``.
+        seeds: number of seeds (``0..n-1``) or an explicit list.
+        config: :class:`infofusion.training.TrainConfig` (its ``seed`` is replaced per run).
+        method_options: constructor options of the method.
+        out: JSON-lines file the records are appended to.
+        label: name of the method in tables (default: method name, plus the modality for
+            ``unimodal``).
+        on_result: called with ``(record, fit_result)`` after each seed.
+
+    Returns:
+        One :class:`RunRecord` per seed (kind ``"train"``).
+    """
+    import dataclasses
+
+    from infofusion.training import TrainConfig, fit
+
+    dataset, data_name = _as_dataset(data)
+    base = config or TrainConfig()
+    options = dict(method_options or {})
+    if label is None:
+        label = method + (f":{options['modality']}" if "modality" in options else "")
+    records = []
+    vers = versions()
+    for seed in _seed_list(seeds):
+        cfg = dataclasses.replace(base, seed=seed)
+        t0 = time.perf_counter()
+        result = fit(method, dataset, cfg, **options)
+        extra: dict[str, Any] = {
+            "best_epoch": result.best_epoch,
+            "selection_metric": result.selection_metric,
+            "epochs_run": len(result.history),
+        }
+        method_cfg = getattr(result.method, "config", {})
+        for key in ("order", "modality_order"):
+            if hasattr(result.method, key):
+                extra[key] = getattr(result.method, key)
+        rec = RunRecord(
+            kind="train",
+            config={
+                "method": method,
+                "label": label,
+                "data": data_name,
+                "options": options,
+                "method_config": method_cfg,
+                "train": cfg.to_dict(),
+            },
+            seed=seed,
+            metrics=result.metrics,
+            timings={**result.timings, "wall": time.perf_counter() - t0},
+            versions=vers,
+            extra=extra,
+        )
+        records.append(rec)
+        if out is not None:
+            write_records(out, [rec])
+        if on_result is not None:
+            on_result(rec, result)
+    return records
+
+
+def bench_plan(
+    methods: Sequence[str] | None = None, datasets: Sequence[str] | None = None
+) -> list[tuple[str, str, dict[str, Any], str]]:
+    """(data spec, method, options, label) for every run of a benchmark.
+
+    Every registered method runs on every dataset; ``unimodal`` runs once per modality.
+    """
+    from infofusion.data import load_dataset
+    from infofusion.registry import list_components
+
+    methods = list(methods or list_components("method"))
+    plan = []
+    for spec in datasets or QUICK_DATASETS:
+        names = load_dataset(spec).names
+        for m in methods:
+            if m == "unimodal":
+                plan += [(spec, m, {"modality": n}, f"unimodal:{n}") for n in names]
+            else:
+                plan.append((spec, m, {}, m))
+    return plan
+
+
+def bench(
+    quick: bool = True,
+    methods: Sequence[str] | None = None,
+    datasets: Sequence[str] | None = None,
+    seeds: int | Sequence[int] | None = None,
+    out_dir: str | Path = "results/bench",
+    config: Any = None,
+    progress: bool = True,
+) -> tuple[list[RunRecord], str]:
+    """Run every registered method on the built-in datasets; write records and a table.
+
+    Args:
+        quick: short budget (fewer epochs and seeds) suited to a laptop CPU.
+        methods / datasets: restrict the grid (default: all methods, :data:`QUICK_DATASETS`).
+        seeds: seeds per cell (default 3 when quick, 5 otherwise).
+        out_dir: folder receiving ``results.jsonl`` and ``table.md`` (``table.html`` too).
+        config: base :class:`TrainConfig` (default: quick or full budget).
+
+    Returns:
+        (records, markdown table). Datasets whose optional dependency is missing are skipped
+        with a note in the table.
+    """
+    from infofusion.errors import MissingDependencyError
+    from infofusion.report import html_table, markdown_table, summarize
+    from infofusion.training import TrainConfig
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    jsonl = out / "results.jsonl"
+    if jsonl.exists():
+        jsonl.unlink()
+    if config is None:
+        config = TrainConfig(epochs=40, patience=8, batch_size=128, lr=2e-3, progress=False) if quick else TrainConfig(progress=False)
+    seeds = (3 if quick else 5) if seeds is None else seeds
+    notes: list[str] = []
+    usable = []
+    for spec in datasets or QUICK_DATASETS:
+        try:
+            _as_dataset(spec)
+            usable.append(spec)
+        except MissingDependencyError as exc:
+            notes.append(f"- skipped `{spec}`: {exc}")
+    plan = bench_plan(methods, usable)
+    records: list[RunRecord] = []
+    cache: dict[str, Any] = {}
+    from contextlib import nullcontext
+
+    from rich.progress import Progress
+
+    with (Progress(transient=True) if progress else nullcontext()) as bar:
+        task = bar.add_task("bench", total=len(plan)) if bar else None
+        for spec, method, options, label in plan:
+            if bar:
+                bar.update(task, description=f"{spec} · {label}")
+            if spec not in cache:
+                cache = {spec: _as_dataset(spec)[0]}
+            ds = cache[spec]
+            recs = train(method, ds, seeds=seeds, config=config, method_options=options, label=label)
+            for r in recs:
+                r.kind = "bench"
+                r.config["data"] = spec
+            write_records(jsonl, recs)
+            records += recs
+            if bar:
+                bar.advance(task)
+    rows = summarize(records)
+    metric_cols = _bench_columns(records)
+    table = "# Benchmark\n\n" + markdown_table(rows, metric_cols)
+    if notes:
+        table += "\n" + "\n".join(notes) + "\n"
+    (out / "table.md").write_text(table, encoding="utf-8")
+    (out / "table.html").write_text(html_table(rows, metric_cols), encoding="utf-8")
+    return records, table
+
+
+def _bench_columns(records: Sequence[RunRecord]) -> list[str]:
+    keys = {k for r in records for k in r.metrics}
+    preferred = ["test/accuracy", "test/macro_f1", "test/MAE", "test/Corr", "valid/accuracy"]
+    return [k for k in preferred if k in keys]
+
+
+def estimate_mi(x: Any, y: Any, z: Any = None, estimator: str = "auto", **params: Any) -> Any:
+    """Estimate I(X; Y) (or I(X; Y | Z)) in nats; see :mod:`infofusion.measures.mi`."""
+    from infofusion.measures.mi import estimate_mi as _estimate
+
+    return _estimate(x, y, z=z, estimator=estimator, **params)
+
+
+def analyze(data: Any, **kwargs: Any) -> Any:
+    """Interaction analysis (PID atoms with uncertainty); see :mod:`infofusion.measures.pid`."""
+    from infofusion.measures.pid.analyze import analyze as _analyze
+
+    return _analyze(data, **kwargs)

@@ -1,0 +1,127 @@
+"""``infofusion train``, ``infofusion bench`` and ``infofusion methods``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+
+def parse_options(pairs: list[str] | None) -> dict[str, object]:
+    """``["beta=8", "order=[\\"m1\\",\\"m2\\"]", "fusion=early"]`` -> dict (JSON values when valid)."""
+    from infofusion.errors import ConfigError
+
+    out: dict[str, object] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--set expects key=value, got {pair!r}")
+        try:
+            out[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key.strip()] = value
+    return out
+
+
+def _print_table(rows: list[dict], metrics: list[str]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from infofusion.report.tables import format_cell
+
+    table = Table(title="mean ± std over seeds (test split; model selected on validation)")
+    for col in ["data", "method", "seeds", *metrics]:
+        table.add_column(col)
+    for r in rows:
+        table.add_row(*[format_cell(r.get(c, (float("nan"), 0.0))) for c in ["data", "method", "seeds", *metrics]])
+    Console().print(table)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def train(
+        method: str = typer.Option(..., "--method", "-m", help="Method name (see `infofusion methods`)."),
+        data: str = typer.Option("synthetic:synergy", "--data", "-d", help="Dataset spec, e.g. synthetic:synergy, uci_mfeat, mmsa:PATH."),
+        seeds: int = typer.Option(1, "--seeds", help="Number of seeds (seed-start .. seed-start+n-1)."),
+        seed_start: int = typer.Option(0, "--seed-start", help="First seed."),
+        epochs: int = typer.Option(100, "--epochs"),
+        batch_size: int = typer.Option(128, "--batch-size"),
+        lr: float = typer.Option(1e-3, "--lr"),
+        weight_decay: float = typer.Option(1e-4, "--weight-decay"),
+        patience: int = typer.Option(10, "--patience", help="Early-stopping patience on validation (0: off)."),
+        metric: Optional[str] = typer.Option(None, "--metric", help="Validation metric for model selection."),
+        protocol: Optional[str] = typer.Option(None, "--protocol", help="Metric protocol (mmsa, magbert, mult, sims, classification, regression)."),
+        options: Optional[list[str]] = typer.Option(None, "--set", help="Method option key=value (repeatable)."),
+        out: Path = typer.Option(Path("results/train.jsonl"), "--out", help="JSON-lines file receiving one record per seed."),
+        checkpoint_dir: Optional[Path] = typer.Option(None, "--checkpoint-dir", help="Write a checkpoint every epoch (one subfolder per seed)."),
+        resume: bool = typer.Option(False, "--resume", help="Continue from the checkpoint in --checkpoint-dir."),
+        device: str = typer.Option("auto", "--device", help="auto (CUDA when present), cpu or cuda."),
+        progress: bool = typer.Option(True, "--progress/--no-progress"),
+    ) -> None:
+        """Train a method on a dataset over seeds and print mean ± std of the test metrics."""
+        from infofusion.api import train as api_train
+        from infofusion.report import summarize
+        from infofusion.training import TrainConfig
+        from infofusion.training.distributed import init_if_launched, is_main_process
+
+        init_if_launched()
+        opts = parse_options(options)
+        seed_list = list(range(seed_start, seed_start + seeds))
+        records = []
+        for seed in seed_list:
+            cfg = TrainConfig(
+                epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, patience=patience,
+                metric=metric, protocol=protocol, device=device, progress=progress, resume=resume,
+                checkpoint_dir=str(checkpoint_dir / f"seed{seed}") if checkpoint_dir else None,
+            )
+            records += api_train(method, data, seeds=[seed], config=cfg, method_options=opts,
+                                 out=out if is_main_process() else None)
+        if not is_main_process():
+            return
+        keys = sorted({k for r in records for k in r.metrics if k.startswith("test/") and k.count("/") == 1})
+        _print_table(summarize(records, keys), keys)
+        extra = records[-1].extra
+        if "order" in extra or "modality_order" in extra:
+            typer.echo(f"modality order: {extra.get('order', extra.get('modality_order'))}")
+        typer.echo(f"records appended to {out}")
+
+    @app.command()
+    def bench(
+        quick: bool = typer.Option(False, "--quick", help="Short budget (40 epochs max, 3 seeds)."),
+        methods: Optional[list[str]] = typer.Option(None, "--method", "-m", help="Restrict to these methods (repeatable)."),
+        datasets: Optional[list[str]] = typer.Option(None, "--data", "-d", help="Restrict to these datasets (repeatable)."),
+        seeds: Optional[int] = typer.Option(None, "--seeds"),
+        out_dir: Path = typer.Option(Path("results/bench"), "--out", help="Folder for results.jsonl, table.md and table.html."),
+        progress: bool = typer.Option(True, "--progress/--no-progress"),
+    ) -> None:
+        """Run every registered method on the built-in datasets; write a Markdown table."""
+        from infofusion.api import bench as api_bench
+
+        _, table = api_bench(quick=quick, methods=methods, datasets=datasets, seeds=seeds, out_dir=out_dir, progress=progress)
+        typer.echo(table)
+        typer.echo(f"written: {out_dir / 'results.jsonl'}, {out_dir / 'table.md'}, {out_dir / 'table.html'}")
+
+    @app.command()
+    def methods() -> None:
+        """List the registered fusion methods."""
+        from infofusion.registry import describe
+
+        for name, doc in describe("method").items():
+            typer.echo(f"{name:12s} {doc}")
+
+    @app.command()
+    def report(
+        records: Path = typer.Argument(..., help="JSON-lines results file."),
+        out: Optional[Path] = typer.Option(None, "--out", help="Write the table here (.md or .html)."),
+    ) -> None:
+        """Build a mean ± std table from a results file."""
+        from infofusion.interfaces import read_records
+        from infofusion.report import html_table, markdown_table, summarize
+
+        rows = summarize(read_records(records))
+        text = html_table(rows) if out is not None and out.suffix == ".html" else markdown_table(rows)
+        if out is not None:
+            out.write_text(text, encoding="utf-8")
+        typer.echo(text)
