@@ -232,9 +232,9 @@ def bench(
 
 
 def _bench_columns(records: Sequence[RunRecord]) -> list[str]:
-    keys = {k for r in records for k in r.metrics}
-    preferred = ["test/accuracy", "test/macro_f1", "test/MAE", "test/Corr", "valid/accuracy"]
-    return [k for k in preferred if k in keys]
+    from infofusion.cli.train import headline_metrics
+
+    return headline_metrics(list(records), limit=4)
 
 
 def estimate_mi(x: Any, y: Any, z: Any = None, estimator: str = "auto", **params: Any) -> Any:
