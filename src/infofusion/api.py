@@ -232,7 +232,7 @@ def bench(
 
 
 def _bench_columns(records: Sequence[RunRecord]) -> list[str]:
-    from infofusion.cli.train import headline_metrics
+    from infofusion.report.tables import headline_metrics
 
     return headline_metrics(list(records), limit=4)
 

@@ -25,18 +25,6 @@ def parse_options(pairs: list[str] | None) -> dict[str, object]:
     return out
 
 
-# The few metrics shown on screen (every metric is in the records); first match wins.
-_HEADLINE = ["accuracy", "macro_f1", "mAP", "Has0_acc_2", "Non0_acc_2", "Non0_F1", "acc_2", "F1",
-             "Mult_acc_7", "acc_7", "Mult_acc_3", "MAE", "Corr"]
-
-
-def headline_metrics(records: list, split: str = "test", limit: int = 6) -> list[str]:
-    """``split/<metric>`` keys to show, in a fixed order of importance."""
-    have = {k for r in records for k in r.metrics}
-    keys = [f"{split}/{m}" for m in _HEADLINE if f"{split}/{m}" in have]
-    return keys[:limit] or sorted(k for k in have if k.startswith(f"{split}/"))[:limit]
-
-
 def _print_table(rows: list[dict], metrics: list[str]) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -92,6 +80,8 @@ def register(app: typer.Typer) -> None:
                                  out=out if is_main_process() else None)
         if not is_main_process():
             return
+        from infofusion.report.tables import headline_metrics
+
         keys = headline_metrics(records)
         _print_table(summarize(records, keys), keys)
         extra = records[-1].extra

@@ -15,6 +15,18 @@ def record_key(r: RunRecord) -> tuple[str, str]:
     return str(r.config.get("data", "?")), str(r.config.get("label") or r.config.get("method", "?"))
 
 
+# The few metrics shown on screen (every metric is in the records); first match wins.
+_HEADLINE = ["accuracy", "macro_f1", "mAP", "Has0_acc_2", "Non0_acc_2", "Non0_F1", "acc_2", "F1",
+             "Mult_acc_7", "acc_7", "Mult_acc_3", "MAE", "Corr"]
+
+
+def headline_metrics(records: list, split: str = "test", limit: int = 6) -> list[str]:
+    """``split/<metric>`` keys to show, in a fixed order of importance."""
+    have = {k for r in records for k in r.metrics}
+    keys = [f"{split}/{m}" for m in _HEADLINE if f"{split}/{m}" in have]
+    return keys[:limit] or sorted(k for k in have if k.startswith(f"{split}/"))[:limit]
+
+
 def group_records(records: Iterable[RunRecord]) -> dict[tuple[str, str], list[RunRecord]]:
     groups: dict[tuple[str, str], list[RunRecord]] = {}
     for r in records:
