@@ -166,7 +166,8 @@ class Trainer:
             {"params": decay, "weight_decay": self.config.weight_decay},
             {"params": no_decay, "weight_decay": 0.0},
         ]
-        return torch.optim.AdamW([g for g in groups if g["params"]], lr=self.config.lr)
+        # foreach: one fused kernel call per op over all tensors instead of a Python loop per tensor
+        return torch.optim.AdamW([g for g in groups if g["params"]], lr=self.config.lr, foreach=True)
 
     def loss_of(self, out: MethodOutput) -> torch.Tensor:
         weights_fn = _hook(self.method, "loss_weights")
