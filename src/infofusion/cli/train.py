@@ -2,27 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-
-def parse_options(pairs: list[str] | None) -> dict[str, object]:
-    """``["beta=8", "order=[\\"m1\\",\\"m2\\"]", "fusion=early"]`` -> dict (JSON values when valid)."""
-    from infofusion.errors import ConfigError
-
-    out: dict[str, object] = {}
-    for pair in pairs or []:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"--set expects key=value, got {pair!r}")
-        try:
-            out[key.strip()] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key.strip()] = value
-    return out
+from infofusion.cli.options import parse_options
 
 
 def _print_table(rows: list[dict], metrics: list[str]) -> None:

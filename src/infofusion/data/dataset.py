@@ -217,6 +217,8 @@ class MultimodalDataset:
                 f"is empty (shape {arr.shape})", modality=name, problem="empty"
             )
         arr = np.ascontiguousarray(arr, dtype=np.float32)
+        if not arr.flags.writeable:  # e.g. pandas copy-on-write views: torch needs its own copy
+            arr = arr.copy()
         finite = np.isfinite(arr)
         if not finite.all():
             bad_rows = np.flatnonzero(~finite.reshape(n, -1).all(axis=1))
@@ -431,7 +433,7 @@ class MultimodalDataset:
         )
 
     def split(self, name: str) -> MultimodalDataset:
-        """The samples of one split, as a dataset whose only split is ``train``... named."""
+        """The samples of one split, as a dataset whose only split is the one named."""
         if name not in self._splits:
             raise DataValidationError(
                 f"no split '{name}' (available: {', '.join(self._splits)})", problem="splits"
@@ -468,8 +470,8 @@ class MultimodalDataset:
         """Random train/valid/test split (stratified by class for classification).
 
         With ``within="train"``, only the current training split is divided into train and
-        valid (test is kept): this is how a validation split is carved out of datasets that ship
-        without one.
+        valid (the other splits are kept and ``fractions[2]`` is ignored): this is how a
+        validation split is carved out of datasets that ship without one.
         """
         if abs(sum(fractions) - 1.0) > 1e-6:
             raise DataValidationError(f"split fractions {fractions} do not sum to 1")
@@ -483,7 +485,7 @@ class MultimodalDataset:
         for g in groups:
             g = rng.permutation(g)
             n_valid = int(round(fractions[1] * len(g)))
-            n_test = int(round(fractions[2] * len(g)))
+            n_test = 0 if within else int(round(fractions[2] * len(g)))
             parts["valid"].append(g[:n_valid])
             parts["test"].append(g[n_valid : n_valid + n_test])
             parts["train"].append(g[n_valid + n_test :])
