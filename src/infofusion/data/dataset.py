@@ -219,10 +219,12 @@ class MultimodalDataset:
         arr = np.ascontiguousarray(arr, dtype=np.float32)
         if not arr.flags.writeable:  # e.g. pandas copy-on-write views: torch needs its own copy
             arr = arr.copy()
-        finite = np.isfinite(arr)
-        if not finite.all():
-            bad_rows = np.flatnonzero(~finite.reshape(n, -1).all(axis=1))
-            kind = "NaN" if np.isnan(arr).any() else "inf"
+        # A row holds a NaN/inf exactly when its float64 sum is not finite (finite float32
+        # values cannot overflow a float64 sum); this needs (N,) memory, not a full-size mask.
+        row_sums = arr.reshape(n, -1).sum(axis=1, dtype=np.float64)
+        bad_rows = np.flatnonzero(~np.isfinite(row_sums))
+        if len(bad_rows):
+            kind = "NaN" if np.isnan(arr[bad_rows]).any() else "inf"
             raise DataValidationError(
                 f"contains {kind} values in {len(bad_rows)} samples (first at index "
                 f"{int(bad_rows[0])}); clean or impute them before building the dataset",
