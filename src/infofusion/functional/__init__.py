@@ -1,0 +1,1 @@
+"""Pure tensor math: MI bounds (``mi``), entropies, PID solvers, metrics. No state, no training."""

@@ -1,0 +1,2 @@
+"""Information measures: mutual information (``mi``), partial information decomposition
+(``pid``) and per-sample quantities (``pointwise``)."""

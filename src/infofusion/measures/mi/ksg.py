@@ -1,0 +1,172 @@
+"""Kraskov–Stögbauer–Grassberger (KSG) nearest-neighbour MI, and Frenzel–Pompe conditional MI.
+
+Both algorithms of Kraskov et al. (2004), on KD-trees with the max-norm in every space:
+
+* algorithm 1: :math:`\\psi(k) + \\psi(N) - \\langle \\psi(n_x + 1) + \\psi(n_y + 1) \\rangle`,
+  with :math:`n_x` the points strictly closer than the k-th joint neighbour in X;
+* algorithm 2: :math:`\\psi(k) - 1/k + \\psi(N) - \\langle \\psi(n_x) + \\psi(n_y) \\rangle`,
+  with per-space radii taken from the k neighbours themselves (non-strict counts);
+* conditional (Frenzel & Pompe, 2007):
+  :math:`\\psi(k) - \\langle \\psi(n_{xz} + 1) + \\psi(n_{yz} + 1) - \\psi(n_z + 1) \\rangle`.
+
+The standard error reported is the standard deviation of the per-sample terms over
+:math:`\\sqrt N`; the terms are weakly dependent through shared neighbours, so treat it as
+approximate. Ties (discrete-valued columns) are broken with a negligible seeded jitter, as
+scikit-learn does. Neighbours are found with KD-trees (scipy for the k nearest, scikit-learn for
+radius counts; one-dimensional spaces use a sorted array) instead of BMI's O(N^2 log N) brute
+force.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from scipy.spatial import cKDTree
+from scipy.special import digamma
+from sklearn.neighbors import KDTree
+
+from infofusion.errors import EstimationError
+from infofusion.interfaces import Estimate
+from infofusion.measures.mi.base import MIEstimatorBase, check, mean_with_stderr, standardize
+from infofusion.registry import register
+
+
+def count_within(points: np.ndarray, radius: np.ndarray, strict: bool = True) -> np.ndarray:
+    """For each point, how many points (itself included) lie within ``radius`` in max-norm.
+
+    Args:
+        points: ``(N, D)``.
+        radius: ``(N,)`` per-point radius.
+        strict: count distances ``< radius`` (else ``<= radius``).
+
+    Returns:
+        ``(N,)`` int64 counts.
+    """
+    if points.shape[1] == 1:  # sorted array + binary search beats a tree in 1-d
+        return _count_within_1d(points[:, 0], radius, strict)
+    r = np.nextafter(radius, 0) if strict else radius
+    # scikit-learn's tree counts whole nodes inside the ball without visiting their points,
+    # which makes it several times faster than scipy's query_ball_point here.
+    tree = KDTree(points, metric="chebyshev")
+    return np.asarray(tree.query_radius(points, r, count_only=True), dtype=np.int64)
+
+
+def _count_within_1d(v: np.ndarray, radius: np.ndarray, strict: bool) -> np.ndarray:
+    s = np.sort(v)
+    n = s.shape[0]
+    hi = np.searchsorted(s, v + radius, side="left" if strict else "right")
+    lo = np.searchsorted(s, v - radius, side="right" if strict else "left")
+
+    # v +- radius is rounded, so the binary search can be one element off at the boundary;
+    # settle it with the same |s_j - v| comparison the trees make
+    def inside(j: np.ndarray) -> np.ndarray:
+        d = np.abs(s[np.clip(j, 0, n - 1)] - v)
+        return (d < radius) if strict else (d <= radius)
+
+    hi = hi - ((hi > 0) & ~inside(hi - 1)) + ((hi < n) & inside(hi))
+    lo = lo + ((lo < n) & ~inside(lo)) - ((lo > 0) & inside(lo - 1))
+    return (hi - lo).astype(np.int64)
+
+
+def knn(points: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Max-norm distances ``(N,)`` to the k-th neighbour and indices ``(N, k)`` of the k neighbours."""
+    dist, idx = cKDTree(points).query(points, k=k + 1, p=np.inf, workers=-1)
+    return dist[:, k], idx[:, 1:]
+
+
+def ksg_terms(x: np.ndarray, y: np.ndarray, k: int, algorithm: int = 1) -> np.ndarray:
+    """Per-sample KSG terms ``(N,)``; their mean is the KSG estimate of I(X; Y) in nats."""
+    n = x.shape[0]
+    joint = np.hstack([x, y])
+    eps, idx = knn(joint, k)
+    if algorithm == 1:
+        nx = count_within(x, eps) - 1
+        ny = count_within(y, eps) - 1
+        return digamma(k) + digamma(n) - digamma(nx + 1) - digamma(ny + 1)
+    # algorithm 2: per-space radius = farthest of the k joint neighbours in that space
+    eps_x = np.abs(x[idx] - x[:, None, :]).max(axis=(1, 2))
+    eps_y = np.abs(y[idx] - y[:, None, :]).max(axis=(1, 2))
+    nx = count_within(x, eps_x, strict=False) - 1
+    ny = count_within(y, eps_y, strict=False) - 1
+    return digamma(k) - 1.0 / k + digamma(n) - digamma(nx) - digamma(ny)
+
+
+def ksg_cmi_terms(x: np.ndarray, y: np.ndarray, z: np.ndarray, k: int) -> np.ndarray:
+    """Per-sample Frenzel–Pompe terms ``(N,)``; their mean estimates I(X; Y | Z) in nats."""
+    eps, _ = knn(np.hstack([x, y, z]), k)
+    nxz = count_within(np.hstack([x, z]), eps) - 1
+    nyz = count_within(np.hstack([y, z]), eps) - 1
+    nz = count_within(z, eps) - 1
+    return digamma(k) - digamma(nxz + 1) - digamma(nyz + 1) + digamma(nz + 1)
+
+
+@dataclass(frozen=True)
+class KSGParams:
+    """Parameters of the KSG estimator.
+
+    Attributes:
+        k: number of neighbours (larger: lower variance, more bias at high MI).
+        algorithm: 1 or 2 (Kraskov et al., 2004). Conditional MI uses algorithm 1.
+        standardize: scale every column to unit variance first (the max-norm is scale-bound).
+        jitter: relative size of the tie-breaking noise added after standardising (0 = none).
+        clip_negative: report ``max(0, value)`` (the raw estimate can dip below 0 at MI ~ 0).
+        seed: seed of the jitter.
+    """
+
+    k: int = 5
+    algorithm: Literal[1, 2] = 1
+    standardize: bool = True
+    jitter: float = 1e-10
+    clip_negative: bool = False
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        check(isinstance(self.k, int) and self.k >= 1, "k", self.k, "an integer >= 1")
+        check(self.algorithm in (1, 2), "algorithm", self.algorithm, "1 or 2")
+        check(self.jitter >= 0, "jitter", self.jitter, ">= 0")
+
+
+def _prepare(a: np.ndarray, p: KSGParams, rng: np.random.Generator) -> np.ndarray:
+    if p.standardize:
+        a = standardize(a)
+    if p.jitter > 0:
+        scale = max(1.0, float(np.mean(np.abs(a))))
+        a = a + p.jitter * scale * rng.standard_normal(a.shape)
+    return a
+
+
+@register(
+    "estimator", "ksg", help="Kraskov (KSG) k-nearest-neighbour MI on KD-trees; conditional too."
+)
+class KSGEstimator(MIEstimatorBase):
+    """KSG nearest-neighbour MI (algorithms 1 and 2), conditional MI by Frenzel–Pompe.
+
+    Example:
+        >>> import numpy as np
+        >>> rng = np.random.default_rng(0)
+        >>> x = rng.standard_normal(2000); y = x + rng.standard_normal(2000)
+        >>> round(KSGEstimator(k=5).estimate(x, y).value, 1)  # truth 0.5 log 2 = 0.35
+        0.3
+    """
+
+    name = "ksg"
+    Params = KSGParams
+    supports_conditional = True
+
+    def _estimate(self, x: np.ndarray, y: np.ndarray, z: np.ndarray | None) -> Estimate:
+        p: KSGParams = self._params
+        n = x.shape[0]
+        if n <= p.k:
+            raise EstimationError(f"KSG with k={p.k} needs more than {p.k} samples, got {n}")
+        rng = np.random.default_rng(p.seed)
+        x, y = _prepare(x, p, rng), _prepare(y, p, rng)
+        if z is None:
+            terms = ksg_terms(x, y, p.k, p.algorithm)
+        else:
+            terms = ksg_cmi_terms(x, y, _prepare(z, p, rng), p.k)
+        value, stderr = mean_with_stderr(terms)
+        if p.clip_negative:
+            value = max(value, 0.0)
+        return Estimate(value=value, stderr=stderr)
