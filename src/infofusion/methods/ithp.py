@@ -53,8 +53,9 @@ def masked_average(values: torch.Tensor, mask: torch.Tensor | None) -> torch.Ten
     """Mean of ``values`` over the positions where ``mask`` is True (all when ``None``)."""
     if mask is None:
         return values.mean()
-    m = mask.to(values.dtype)
-    return (values * m).sum() / m.sum().clamp_min(1.0)
+    # where, not a product: a non-finite value at a padded position must not turn into NaN
+    total = torch.where(mask, values, torch.zeros_like(values)).sum()
+    return total / mask.sum().clamp_min(1).to(values.dtype)
 
 
 def per_sample_average(values: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
@@ -63,8 +64,8 @@ def per_sample_average(values: torch.Tensor, mask: torch.Tensor | None) -> torch
         return values
     if mask is None:
         return values.mean(dim=1)
-    m = mask.to(values.dtype)
-    return (values * m).sum(dim=1) / m.sum(dim=1).clamp_min(1.0)
+    total = torch.where(mask, values, torch.zeros_like(values)).sum(dim=1)
+    return total / mask.sum(dim=1).clamp_min(1).to(values.dtype)
 
 
 def _parse_order(order: Any) -> list[str] | str | None:
@@ -102,7 +103,9 @@ class _TargetScaler(nn.Module):
             span = hi - lo
             shift, scale = lo, torch.where(span > 1e-12, span, torch.ones_like(span))
         elif self.mode == "standard":
-            std = flat.std(dim=0, unbiased=False) if flat.shape[0] > 1 else torch.ones(flat.shape[1])
+            std = (
+                flat.std(dim=0, unbiased=False) if flat.shape[0] > 1 else torch.ones(flat.shape[1])
+            )
             shift, scale = flat.mean(dim=0), torch.where(std > 1e-12, std, torch.ones_like(std))
         else:
             shift, scale = torch.zeros_like(self.shift), torch.ones_like(self.scale)
@@ -127,13 +130,18 @@ class _PrimeEncoder(nn.Module):
             self.net = nn.Linear(in_dim, d_model)
         elif kind == "mlp":
             self.net = nn.Sequential(
-                nn.Linear(in_dim, d_model), nn.ReLU(), nn.Dropout(dropout), nn.Linear(d_model, d_model)
+                nn.Linear(in_dim, d_model),
+                nn.ReLU(),
+                nn.Dropout(dropout),
+                nn.Linear(d_model, d_model),
             )
         else:  # transformer: contextual tokens, as the reference's backbone provides
             self.net = nn.Linear(in_dim, d_model)
             self.pos = nn.Parameter(torch.zeros(seq_len, d_model))
             heads = 4 if d_model % 4 == 0 else 1
-            layer = nn.TransformerEncoderLayer(d_model, heads, 2 * d_model, dropout, batch_first=True)
+            layer = nn.TransformerEncoderLayer(
+                d_model, heads, 2 * d_model, dropout, batch_first=True
+            )
             self.context = nn.TransformerEncoder(layer, 1, enable_nested_tensor=False)
 
     def forward(self, x: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
@@ -145,8 +153,15 @@ class _PrimeEncoder(nn.Module):
         return h
 
 
-def _mlp(in_dim: int, inter: int, out_dim: int, drop: float, sigmoid: bool = False) -> nn.Sequential:
-    mods: list[nn.Module] = [nn.Linear(in_dim, inter), nn.ReLU(), nn.Dropout(drop), nn.Linear(inter, out_dim)]
+def _mlp(
+    in_dim: int, inter: int, out_dim: int, drop: float, sigmoid: bool = False
+) -> nn.Sequential:
+    mods: list[nn.Module] = [
+        nn.Linear(in_dim, inter),
+        nn.ReLU(),
+        nn.Dropout(drop),
+        nn.Linear(inter, out_dim),
+    ]
     if sigmoid:
         mods.append(nn.Sigmoid())
     return nn.Sequential(*mods)
@@ -169,6 +184,8 @@ class ITHP(FusionMethod):
         link_weights: explicit per-link IB weights (overrides lam).
         ib_scale: factor on the IB sum (default ``K / sum(recon_weights)``, i.e. the
             reference's ``2 / (beta + gamma)`` for two links).
+        kl_weight: factor on every KL (compression) term; ``0`` removes the bottleneck
+            (an ablation: the chain becomes plain predictive autoencoding of the detectors).
         latent_dims: latent size per link (default 128, 64, 32, ... down to 16).
         inter_dim: hidden width of link encoders and decoders (reference 256).
         drop_prob: dropout inside links (reference 0.3).
@@ -204,6 +221,7 @@ class ITHP(FusionMethod):
         recon_weights: Sequence[float] | None = None,
         link_weights: Sequence[float] | None = None,
         ib_scale: float | None = None,
+        kl_weight: float = 1.0,
         latent_dims: Sequence[int] | int | None = None,
         inter_dim: int = 256,
         drop_prob: float = 0.3,
@@ -215,7 +233,7 @@ class ITHP(FusionMethod):
         shift: float = 1.0,
         sample_eval: bool = False,
         scale: str = "minmax",
-        estimator: Any = "gaussian",
+        estimator: Any = "ksg",
         order_criterion: str = "target",
         order_max_samples: int = 2000,
         order_max_dim: int = 8,
@@ -237,16 +255,29 @@ class ITHP(FusionMethod):
             ("pool", pool, POOLS),
         ):
             if value not in allowed:
-                raise ConfigError(f"ITHP option {opt}='{value}' is unknown (choose from {', '.join(allowed)})")
+                raise ConfigError(
+                    f"ITHP option {opt}='{value}' is unknown (choose from {', '.join(allowed)})"
+                )
         if len(self.modality_names) < 2:
-            raise ConfigError(f"ITHP needs a prime and at least one detector, got modalities {list(self.modality_names)}")
+            raise ConfigError(
+                f"ITHP needs a prime and at least one detector, got modalities {list(self.modality_names)}"
+            )
         self.beta, self.gamma, self.lam = float(beta), float(gamma), float(lam)
-        self._recon_weights_opt = None if recon_weights is None else [float(w) for w in recon_weights]
+        self._recon_weights_opt = (
+            None if recon_weights is None else [float(w) for w in recon_weights]
+        )
         self._link_weights_opt = None if link_weights is None else [float(w) for w in link_weights]
         self._ib_scale_opt = ib_scale
+        self.kl_weight = float(kl_weight)
         self._latent_opt = latent_dims
-        self.inter_dim, self.drop_prob, self.readout_dropout = int(inter_dim), float(drop_prob), float(readout_dropout)
+        self.inter_dim, self.drop_prob, self.readout_dropout = (
+            int(inter_dim),
+            float(drop_prob),
+            float(readout_dropout),
+        )
         self.prime_encoder_kind, self.readout, self.pool = prime_encoder, readout, pool
+        # with the reference readout the prediction is a function of the prime modality alone
+        self.multimodal = readout == "fused"  # type: ignore[misc]
         self.shift, self.sample_eval, self.scale_mode = float(shift), bool(sample_eval), scale
         self._d_model_opt = d_model
         self.estimator, self.order_criterion = estimator, order_criterion
@@ -274,12 +305,24 @@ class ITHP(FusionMethod):
         self.config.update(
             {
                 "order": "auto" if self.order_auto else list(chosen),
-                "beta": self.beta, "gamma": self.gamma, "lambda": self.lam,
-                "recon_weights": self._recon_weights_opt, "link_weights": self._link_weights_opt,
-                "ib_scale": ib_scale, "latent_dims": list(self.latent_dims), "inter_dim": self.inter_dim,
-                "drop_prob": self.drop_prob, "readout_dropout": self.readout_dropout,
-                "d_model": self.d_model, "prime_encoder": prime_encoder, "readout": readout,
-                "pool": pool, "shift": self.shift, "sample_eval": self.sample_eval, "scale": scale,
+                "beta": self.beta,
+                "gamma": self.gamma,
+                "lambda": self.lam,
+                "recon_weights": self._recon_weights_opt,
+                "link_weights": self._link_weights_opt,
+                "ib_scale": ib_scale,
+                "kl_weight": self.kl_weight,
+                "latent_dims": list(self.latent_dims),
+                "inter_dim": self.inter_dim,
+                "drop_prob": self.drop_prob,
+                "readout_dropout": self.readout_dropout,
+                "d_model": self.d_model,
+                "prime_encoder": prime_encoder,
+                "readout": readout,
+                "pool": pool,
+                "shift": self.shift,
+                "sample_eval": self.sample_eval,
+                "scale": scale,
                 "estimator": estimator if isinstance(estimator, str) else type(estimator).__name__,
                 "order_criterion": order_criterion,
             }
@@ -293,7 +336,9 @@ class ITHP(FusionMethod):
             raise ConfigError(f"ITHP order names a modality twice: {order}")
         for m in order:
             if m not in self.spec.names:
-                raise ConfigError(f"ITHP order names unknown modality '{m}' (available: {', '.join(self.spec.names)})")
+                raise ConfigError(
+                    f"ITHP order names unknown modality '{m}' (available: {', '.join(self.spec.names)})"
+                )
 
     def _build(self, order: list[str]) -> None:
         """(Re)create every module for ``order = [prime, detector_1, ...]``."""
@@ -315,10 +360,20 @@ class ITHP(FusionMethod):
             if len(ws) != k:
                 raise ConfigError(f"ITHP {opt} has {len(ws)} entries for {k} detectors")
         total = sum(self.recon_weights)
-        self.ib_scale = float(self._ib_scale_opt) if self._ib_scale_opt is not None else (k / total if total > 0 else 1.0)
+        self.ib_scale = (
+            float(self._ib_scale_opt)
+            if self._ib_scale_opt is not None
+            else (k / total if total > 0 else 1.0)
+        )
 
-        self.d_model = pspec.dim if self.prime_encoder_kind == "identity" else int(self._d_model_opt or self.hidden)
-        self.prime_net = _PrimeEncoder(self.prime_encoder_kind, pspec.dim, self.d_model, pspec.seq_len or 1, self.dropout)
+        self.d_model = (
+            pspec.dim
+            if self.prime_encoder_kind == "identity"
+            else int(self._d_model_opt or self.hidden)
+        )
+        self.prime_net = _PrimeEncoder(
+            self.prime_encoder_kind, pspec.dim, self.d_model, pspec.seq_len or 1, self.dropout
+        )
         sigmoid = self.scale_mode in ("minmax", "minmax_global")
         self.link_enc = nn.ModuleList()
         self.link_dec = nn.ModuleList()
@@ -328,10 +383,14 @@ class ITHP(FusionMethod):
         for det, latent in zip(self.detectors, self.latent_dims, strict=True):
             dspec = self.spec.modality(det)
             self.link_enc.append(_mlp(in_dim, self.inter_dim, 2 * latent, self.drop_prob))
-            self.link_dec.append(_mlp(latent, self.inter_dim, dspec.dim, self.drop_prob, sigmoid=sigmoid))
+            self.link_dec.append(
+                _mlp(latent, self.inter_dim, dspec.dim, self.drop_prob, sigmoid=sigmoid)
+            )
             self.scalers[det] = _TargetScaler(dspec.dim, self.scale_mode)
             # per-token reconstruction only when detector and prime share the time axis
-            self.aligned.append(bool(pspec.is_sequence and dspec.is_sequence and dspec.seq_len == pspec.seq_len))
+            self.aligned.append(
+                bool(pspec.is_sequence and dspec.is_sequence and dspec.seq_len == pspec.seq_len)
+            )
             in_dim = latent
         self.expand = nn.Linear(self.latent_dims[-1], self.d_model)
         self.norm = nn.LayerNorm(self.d_model)
@@ -339,7 +398,16 @@ class ITHP(FusionMethod):
         pooled_dim = self.d_model
         if self.readout == "fused":
             self.det_encoders = nn.ModuleDict(
-                {d: make_encoder(self.spec.modality(d), self.embed_dim, self.encoder_kind, self.hidden, self.dropout) for d in self.detectors}
+                {
+                    d: make_encoder(
+                        self.spec.modality(d),
+                        self.embed_dim,
+                        self.encoder_kind,
+                        self.hidden,
+                        self.dropout,
+                    )
+                    for d in self.detectors
+                }
             )
             pooled_dim += self.embed_dim * k
         self.pooler = nn.Sequential(nn.Linear(pooled_dim, self.d_model), nn.Tanh())
@@ -381,6 +449,7 @@ class ITHP(FusionMethod):
             self._build(report.order)
             self.to(device)
         self.order_report = report
+        self.config.update(latent_dims=list(self.latent_dims), d_model=self.d_model)
         self.config["order_chosen"] = report.order
         self.config["order_report"] = report.to_dict()
         return report
@@ -396,7 +465,10 @@ class ITHP(FusionMethod):
             if x.ndim == 3 and lengths is not None:
                 mask = torch.arange(x.shape[1]).unsqueeze(0) < lengths[index].unsqueeze(1)
             if x.ndim == 3 and aligned:
-                if self.spec.modality(self.prime).is_sequence and dataset.lengths(self.prime) is not None:
+                if (
+                    self.spec.modality(self.prime).is_sequence
+                    and dataset.lengths(self.prime) is not None
+                ):
                     pl = dataset.lengths(self.prime)[index]
                     pmask = torch.arange(x.shape[1]).unsqueeze(0) < pl.unsqueeze(1)
                     mask = pmask if mask is None else mask & pmask
@@ -434,7 +506,9 @@ class ITHP(FusionMethod):
         self.info_plane.extend(self.information_plane_points(data, split, epoch))
 
     @torch.no_grad()
-    def information_plane_points(self, dataset: Any, split: str, epoch: int | None = None, batch_size: int = 512) -> list[dict[str, Any]]:
+    def information_plane_points(
+        self, dataset: Any, split: str, epoch: int | None = None, batch_size: int = 512
+    ) -> list[dict[str, Any]]:
         """Mean rate (KL in nats), per-dim KL and reconstruction MSE of each link on ``split``."""
         was_training = self.training
         self.eval()
@@ -470,7 +544,7 @@ class ITHP(FusionMethod):
         weights = {"task": 1.0}
         for k in range(len(self.detectors)):
             w = self.ib_scale * self.link_weights[k]
-            weights[f"kl/link{k}"] = w
+            weights[f"kl/link{k}"] = w * self.kl_weight
             weights[f"recon/link{k}"] = w * self.recon_weights[k]
         return weights
 
@@ -480,7 +554,9 @@ class ITHP(FusionMethod):
         return sum(weights.get(k, 1.0) * v for k, v in out.losses.items())  # type: ignore[return-value]
 
     # ---------------------------------------------------------------- forward
-    def _scaled_target(self, batch: Batch, k: int, det: str, valid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def _scaled_target(
+        self, batch: Batch, k: int, det: str, valid: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Scaled detector ``k``: ``(B, T, Dk)`` with its mask when aligned, else ``(B, Dk)``."""
         x = batch.x[det]
         dmask = batch.mask(det)
@@ -514,6 +590,8 @@ class ITHP(FusionMethod):
             x0 = x0.unsqueeze(1)  # a vector is a one-token sequence
         if valid is None:
             valid = torch.ones(x0.shape[:2], dtype=torch.bool, device=x0.device)
+        else:  # padded tokens are zeroed so that nothing non-finite can flow from them
+            x0 = x0.masked_fill(~valid.unsqueeze(-1), 0.0)
         h0 = self.prime_net(x0, valid)  # (B, T, d_model)
         sample = self.training or self.sample_eval
         losses: dict[str, torch.Tensor] = {}
@@ -537,7 +615,9 @@ class ITHP(FusionMethod):
         s = self.read_drop(self.norm(self.shift * self.expand(z) + h0))  # (B, T, d_model)
         pooled = masked_mean(s, valid) if self.pool == "mean" else s[:, 0]
         if self.readout == "fused":
-            parts = [pooled] + [self.det_encoders[d](batch.x[d], batch.mask(d)) for d in self.detectors]
+            parts = [pooled] + [
+                self.det_encoders[d](batch.x[d], batch.mask(d)) for d in self.detectors
+            ]
             pooled = torch.cat(parts, dim=-1)
         pred = self.shape_prediction(self.head(self.pooler(pooled)))
         losses["task"] = self.task_loss(pred, batch.y)

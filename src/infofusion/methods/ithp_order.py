@@ -66,7 +66,9 @@ def resolve_estimator(estimator: Any) -> Any:
     if hasattr(estimator, "estimate"):
         return estimator
     if not isinstance(estimator, str):
-        raise ConfigError(f"ITHP option 'estimator' must be a name or an object with estimate(x, y), got {estimator!r}")
+        raise ConfigError(
+            f"ITHP option 'estimator' must be a name or an object with estimate(x, y), got {estimator!r}"
+        )
     from infofusion.errors import UnknownComponentError
     from infofusion.registry import create
 
@@ -75,7 +77,7 @@ def resolve_estimator(estimator: Any) -> Any:
     except ModuleNotFoundError as exc:
         raise MissingDependencyError(
             f"automatic ITHP order needs the MI estimators of infofusion.measures.mi ({exc}); "
-            "fix the order instead, e.g. --set order='[\"text\", \"audio\", \"video\"]'"
+            'fix the order instead, e.g. --set order=\'["text", "audio", "video"]\''
         ) from exc
     except UnknownComponentError as exc:
         raise ConfigError(
@@ -127,7 +129,7 @@ def choose_order(
     *,
     candidates: Sequence[str] | None = None,
     prime: str | None = None,
-    estimator: Any = "gaussian",
+    estimator: Any = "ksg",
     criterion: str = "target",
     split: str = "train",
     max_samples: int = 2000,
@@ -153,9 +155,13 @@ def choose_order(
     """
     names = list(candidates) if candidates else list(dataset.names)
     if len(names) < 2:
-        raise ConfigError(f"ITHP needs at least two modalities (a prime and a detector), got {names}")
+        raise ConfigError(
+            f"ITHP needs at least two modalities (a prime and a detector), got {names}"
+        )
     if criterion not in CRITERIA:
-        raise ConfigError(f"ITHP option order_criterion='{criterion}' is unknown (choose from {', '.join(CRITERIA)})")
+        raise ConfigError(
+            f"ITHP option order_criterion='{criterion}' is unknown (choose from {', '.join(CRITERIA)})"
+        )
     if prime is not None and prime not in names:
         raise ConfigError(f"ITHP prime '{prime}' is not among the modalities {names}")
     est = resolve_estimator(estimator)

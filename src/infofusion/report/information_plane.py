@@ -14,12 +14,16 @@ from pathlib import Path
 from typing import Any
 
 
-def _series(points: Iterable[Mapping[str, Any]], x_key: str) -> dict[tuple[int, str], list[tuple[int, float, float]]]:
+def _series(
+    points: Iterable[Mapping[str, Any]], x_key: str
+) -> dict[tuple[int, str], list[tuple[int, float, float]]]:
     out: dict[tuple[int, str], list[tuple[int, float, float]]] = {}
     for i, p in enumerate(points):
         epoch = p.get("epoch")
         key = (int(p["link"]), str(p.get("detector", "")))
-        out.setdefault(key, []).append((i if epoch is None else int(epoch), float(p[x_key]), float(p["recon"])))
+        out.setdefault(key, []).append(
+            (i if epoch is None else int(epoch), float(p[x_key]), float(p["recon"]))
+        )
     return {k: sorted(v) for k, v in sorted(out.items())}
 
 
@@ -67,9 +71,25 @@ def plot_information_plane(
         label = f"link {link}" + (f" -> {det}" if det else "")
         ax.plot(xs, ys, "-", color=color, alpha=0.5, linewidth=1)
         # marker shade encodes training time: light = early, dark = late
-        ax.scatter(xs, ys, c=epochs, cmap="Greys", vmin=min(epochs) - 0.3 * (max(epochs) - min(epochs) + 1),
-                   edgecolors=color, linewidths=1.2, s=28, zorder=3, label=label)
-        ax.annotate(f"ep {epochs[-1]}", (xs[-1], ys[-1]), textcoords="offset points", xytext=(4, 4), fontsize=7)
+        ax.scatter(
+            xs,
+            ys,
+            c=epochs,
+            cmap="Greys",
+            vmin=min(epochs) - 0.3 * (max(epochs) - min(epochs) + 1),
+            edgecolors=color,
+            linewidths=1.2,
+            s=28,
+            zorder=3,
+            label=label,
+        )
+        ax.annotate(
+            f"ep {epochs[-1]}",
+            (xs[-1], ys[-1]),
+            textcoords="offset points",
+            xytext=(4, 4),
+            fontsize=7,
+        )
     unit = "nats" if x_key == "rate" else "per latent dim"
     ax.set_xlabel(f"compression: KL(q(B_k | input) || N(0, I)) [{unit}]")
     ax.set_ylabel("detector reconstruction MSE (scaled targets)")
