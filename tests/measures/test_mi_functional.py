@@ -107,7 +107,7 @@ def test_module_equals_function_on_its_scores(bound, critic):
         "smile": lambda t: F.smile(t, 5.0),
     }[bound](s)
     out = m(x, y)
-    assert float(out) == pytest.approx(float(ref), abs=1e-5)
+    assert out.item() == pytest.approx(ref.item(), abs=1e-5)
     out.backward()  # the module is usable as a training loss
     assert all(p.grad is not None for p in m.parameters())
     pw = m.pointwise(x, y)

@@ -43,6 +43,12 @@ def test_lower_bounds_on_a_gaussian(gaussian_data, bound):
     assert est.value >= 0.6 * truth
 
 
+def test_invertible_input_maps_keep_the_bound(gaussian_data):
+    x, y, truth = gaussian_data
+    est = estimate_mi(x, y, estimator="infonce", copula=True, radial=True, **FAST)
+    assert 0.6 * truth < est.value < truth + 3 * est.stderr + 0.03
+
+
 def test_joint_critic_runs(gaussian_data):
     x, y, truth = gaussian_data
     est = estimate_mi(
@@ -98,6 +104,6 @@ def test_progress_is_reported(gaussian_data):
 def test_auto_reports_its_components(gaussian_data):
     x, y, truth = gaussian_data
     est = estimate_mi(x, y, neural_steps=200)
-    assert set(est.extra["components"]) == {"gcmi", "ksg", "infonce"}
+    assert set(est.extra["components"]) == {"gcmi", "ksg", "radial", "infonce"}
     assert est.value == max(c["value"] for c in est.extra["components"].values())
     assert est.value == pytest.approx(truth, abs=0.06)

@@ -8,8 +8,8 @@ is saved with every result).
 ========== ============================================================ ==================
 name       what                                                         conditional I(X;Y|Z)
 ========== ============================================================ ==================
-auto       default: the largest of the Gaussian-copula, KSG and InfoNCE yes (Gaussian-copula
-           estimates (each a lower bound in expectation)                and KSG)
+auto       default: the largest of the Gaussian-copula, KSG, radial KSG yes (without the
+           and held-out InfoNCE estimates (each errs low)               neural part)
 gaussian   closed form under Gaussianity (CCA), bias-corrected          yes
 gcmi       Gaussian estimate on rank-normalised columns                 yes
 ksg        Kraskov et al. algorithms 1 and 2 on KD-trees                yes (Frenzel-Pompe)

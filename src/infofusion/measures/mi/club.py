@@ -169,7 +169,7 @@ class CLUBEstimator(MIEstimatorBase):
     def _estimate(self, x: np.ndarray, y: np.ndarray, z: np.ndarray | None) -> Estimate:
         p: CLUBParams = self._params
         with _Threads(p.threads):
-            (xtr, ytr, xva, yva, xte, yte), gen = prepare_split(x, y, p)  # type: ignore[arg-type]
+            (xtr, ytr, xva, yva, xte, yte), gen = prepare_split(x, y, p)
             torch.manual_seed(p.seed)
             module = CLUB(x.shape[1], y.shape[1], p.hidden, p.sampled)
             stats = fit_module(
@@ -178,7 +178,7 @@ class CLUBEstimator(MIEstimatorBase):
                 torch.no_grad()(lambda: float(module.log_likelihood(xva, yva).mean())),
                 xtr,
                 ytr,
-                p,  # type: ignore[arg-type]
+                p,
                 gen,
                 self.progress,
             )

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 import numpy as np
 import torch
@@ -28,7 +28,7 @@ from torch import nn
 from infofusion.errors import ConfigError
 from infofusion.functional import mi as F_mi
 from infofusion.interfaces import Estimate
-from infofusion.measures.mi.base import MIEstimatorBase, check
+from infofusion.measures.mi.base import MIEstimatorBase, ProgressFn, check
 from infofusion.registry import register
 
 BoundName = Literal["infonce", "nwj", "dv", "mine", "smile"]
@@ -263,6 +263,8 @@ class NeuralParams:
         standardize: scale columns to zero mean, unit variance (statistics of the training part).
         copula: map every column to normal scores through its ranks first (an invertible
             per-column map, so the MI is unchanged; heavy tails no longer reach the critic).
+        radial: append each side's Euclidean norm as an extra input (``x -> [x, |x|]`` is
+            invertible, so the MI is unchanged); helps critics follow radius-dependent structure.
         smile_clip: SMILE's :math:`\\tau`.
         mine_momentum: MINE's moving-average weight.
         weight_decay: Adam weight decay.
@@ -285,6 +287,7 @@ class NeuralParams:
     eval_block: int = 1024
     standardize: bool = True
     copula: bool = False
+    radial: bool = False
     smile_clip: float = 5.0
     mine_momentum: float = 0.01
     weight_decay: float = 0.0
@@ -327,22 +330,37 @@ def split_indices(
     return perm[n_test + n_valid :], perm[n_test : n_test + n_valid], perm[:n_test]
 
 
+class TrainingParams(Protocol):
+    """What :func:`fit_module` and :func:`prepare_split` read (``NeuralParams``, ``CLUBParams``)."""
+
+    batch_size: int
+    lr: float
+    weight_decay: float
+    max_steps: int
+    eval_every: int
+    patience: int
+    test_fraction: float
+    valid_fraction: float
+    standardize: bool
+    seed: int
+
+
 def fit_module(
     module: nn.Module,
-    objective: callable,  # type: ignore[valid-type]
-    validate: callable,  # type: ignore[valid-type]
+    objective: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    validate: Callable[[], float],
     x: torch.Tensor,
     y: torch.Tensor,
-    p: NeuralParams,
+    p: TrainingParams,
     generator: torch.Generator,
-    progress: callable | None = None,  # type: ignore[valid-type]
+    progress: ProgressFn | None = None,
 ) -> dict[str, float]:
     """Adam on minibatches of ``(x, y)``, early stopping on ``validate()`` (higher is better).
 
     ``objective(xb, yb)`` returns the loss to minimise. The module ends with the parameters of
     its best validation check. Returns training statistics.
     """
-    opt = torch.optim.Adam(module.parameters(), lr=p.lr, weight_decay=p.weight_decay)
+    opt = torch.optim.Adam(module.parameters(), lr=p.lr, weight_decay=p.weight_decay, foreach=True)
     n = x.shape[0]
     bs = min(p.batch_size, n)
     best, best_state, best_step, since = -math.inf, None, 0, 0
@@ -375,7 +393,7 @@ def fit_module(
 
 
 def prepare_split(
-    x: np.ndarray, y: np.ndarray, p: NeuralParams
+    x: np.ndarray, y: np.ndarray, p: TrainingParams
 ) -> tuple[tuple[torch.Tensor, ...], torch.Generator]:
     """Standardise with training statistics and split into train/valid/test float32 tensors."""
     rng = np.random.default_rng(p.seed)
@@ -389,6 +407,9 @@ def prepare_split(
         my, sy = y[tr].mean(0), y[tr].std(0)
         x = (x - mx) / np.where(sx > 0, sx, 1.0)
         y = (y - my) / np.where(sy > 0, sy, 1.0)
+    if getattr(p, "radial", False):
+        x = np.hstack([x, np.linalg.norm(x, axis=1, keepdims=True)])
+        y = np.hstack([y, np.linalg.norm(y, axis=1, keepdims=True)])
     xt = torch.as_tensor(x, dtype=torch.float32)
     yt = torch.as_tensor(y, dtype=torch.float32)
     gen = torch.Generator().manual_seed(p.seed)
@@ -441,7 +462,7 @@ class NeuralEstimator(MIEstimatorBase):
         with _Threads(p.threads):
             (xtr, ytr, xva, yva, xte, yte), gen = prepare_split(x, y, p)
             torch.manual_seed(p.seed)
-            module = self.build(x.shape[1], y.shape[1])
+            module = self.build(xtr.shape[1], ytr.shape[1])
             block = min(p.eval_block, max(2, xva.shape[0]))
             stats = fit_module(
                 module,
