@@ -19,6 +19,8 @@ force.
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Literal
 
@@ -76,15 +78,24 @@ def knn(points: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     return dist[:, k], idx[:, 1:]
 
 
+def count_all(
+    spaces: list[np.ndarray], radius: np.ndarray, strict: bool = True
+) -> list[np.ndarray]:
+    """:func:`count_within` in each space, in threads (the tree searches release the GIL)."""
+    if len(spaces) == 1 or (os.cpu_count() or 1) == 1:
+        return [count_within(s, radius, strict) for s in spaces]
+    with ThreadPoolExecutor(max_workers=min(len(spaces), os.cpu_count() or 1)) as pool:
+        return list(pool.map(lambda s: count_within(s, radius, strict), spaces))
+
+
 def ksg_terms(x: np.ndarray, y: np.ndarray, k: int, algorithm: int = 1) -> np.ndarray:
     """Per-sample KSG terms ``(N,)``; their mean is the KSG estimate of I(X; Y) in nats."""
     n = x.shape[0]
     joint = np.hstack([x, y])
     eps, idx = knn(joint, k)
     if algorithm == 1:
-        nx = count_within(x, eps) - 1
-        ny = count_within(y, eps) - 1
-        return digamma(k) + digamma(n) - digamma(nx + 1) - digamma(ny + 1)
+        nx, ny = count_all([x, y], eps)  # each includes the point itself: n_x + 1, n_y + 1
+        return digamma(k) + digamma(n) - digamma(nx) - digamma(ny)
     # algorithm 2: per-space radius = farthest of the k joint neighbours in that space
     eps_x = np.abs(x[idx] - x[:, None, :]).max(axis=(1, 2))
     eps_y = np.abs(y[idx] - y[:, None, :]).max(axis=(1, 2))
@@ -96,10 +107,9 @@ def ksg_terms(x: np.ndarray, y: np.ndarray, k: int, algorithm: int = 1) -> np.nd
 def ksg_cmi_terms(x: np.ndarray, y: np.ndarray, z: np.ndarray, k: int) -> np.ndarray:
     """Per-sample Frenzel–Pompe terms ``(N,)``; their mean estimates I(X; Y | Z) in nats."""
     eps, _ = knn(np.hstack([x, y, z]), k)
-    nxz = count_within(np.hstack([x, z]), eps) - 1
-    nyz = count_within(np.hstack([y, z]), eps) - 1
-    nz = count_within(z, eps) - 1
-    return digamma(k) - digamma(nxz + 1) - digamma(nyz + 1) + digamma(nz + 1)
+    # counts include the point itself, so each is n_* + 1 in Frenzel and Pompe's notation
+    nxz, nyz, nz = count_all([np.hstack([x, z]), np.hstack([y, z]), z], eps)
+    return digamma(k) - digamma(nxz) - digamma(nyz) + digamma(nz)
 
 
 @dataclass(frozen=True)
