@@ -121,3 +121,12 @@ def test_invalid_values_are_named(name, bad):
 def test_unknown_estimator_suggests():
     with pytest.raises(ConfigError, match="did you mean 'ksg'"):
         create_estimator("ksgg")
+
+
+def test_top_level_api():
+    import infofusion
+
+    x, y = _data("gaussian")
+    est = infofusion.estimate_mi(x, y, estimator="gaussian")
+    assert est.estimator == "gaussian" and est.value > 0.3
+    assert infofusion.estimate_mi(x, y, z=x[:, 1:], estimator="ksg", k=3).extra["conditional"]
