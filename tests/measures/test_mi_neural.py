@@ -107,3 +107,16 @@ def test_auto_reports_its_components(gaussian_data):
     assert set(est.extra["components"]) == {"gcmi", "ksg", "radial", "infonce"}
     assert est.value == max(c["value"] for c in est.extra["components"].values())
     assert est.value == pytest.approx(truth, abs=0.06)
+
+
+def test_seeded_estimates_repeat_and_leave_the_global_rng_alone(gaussian_data):
+    import torch
+
+    x, y, _ = gaussian_data
+    torch.manual_seed(123)
+    expected = torch.rand(1)
+    torch.manual_seed(123)
+    a = estimate_mi(x[:800], y[:800], estimator="nwj", seed=3, max_steps=60, eval_every=20).value
+    assert torch.equal(torch.rand(1), expected)
+    b = estimate_mi(x[:800], y[:800], estimator="nwj", seed=3, max_steps=60, eval_every=20).value
+    assert a == b

@@ -168,7 +168,8 @@ class CLUBEstimator(MIEstimatorBase):
 
     def _estimate(self, x: np.ndarray, y: np.ndarray, z: np.ndarray | None) -> Estimate:
         p: CLUBParams = self._params
-        with _Threads(p.threads):
+        # fork_rng: seeding the estimate must not reset the caller's global torch RNG
+        with _Threads(p.threads), torch.random.fork_rng(devices=[]):
             (xtr, ytr, xva, yva, xte, yte), gen = prepare_split(x, y, p)
             torch.manual_seed(p.seed)
             module = CLUB(x.shape[1], y.shape[1], p.hidden, p.sampled)

@@ -459,7 +459,8 @@ class NeuralEstimator(MIEstimatorBase):
 
     def _estimate(self, x: np.ndarray, y: np.ndarray, z: np.ndarray | None) -> Estimate:
         p: NeuralParams = self._params
-        with _Threads(p.threads):
+        # fork_rng: seeding the estimate must not reset the caller's global torch RNG
+        with _Threads(p.threads), torch.random.fork_rng(devices=[]):
             (xtr, ytr, xva, yva, xte, yte), gen = prepare_split(x, y, p)
             torch.manual_seed(p.seed)
             module = self.build(xtr.shape[1], ytr.shape[1])
