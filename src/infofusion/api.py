@@ -139,20 +139,24 @@ def bench_plan(
 ) -> list[tuple[str, str, dict[str, Any], str]]:
     """(data spec, method, options, label) for every run of a benchmark.
 
-    Every registered method runs on every dataset; ``unimodal`` runs once per modality.
+    Every registered method runs on every dataset, with the options its class declares in
+    ``bench_options``; ``unimodal`` runs once per modality.
     """
     from infofusion.data import load_dataset
-    from infofusion.registry import list_components
+    from infofusion.registry import get, list_components
 
     methods = list(methods or list_components("method"))
     plan = []
     for spec in datasets or QUICK_DATASETS:
         names = load_dataset(spec).names
         for m in methods:
+            # a method may declare the settings it should be benchmarked with (e.g. ITHP's
+            # automatic modality order instead of the dataset's order)
+            options = dict(getattr(get("method", m), "bench_options", {}))
             if m == "unimodal":
-                plan += [(spec, m, {"modality": n}, f"unimodal:{n}") for n in names]
+                plan += [(spec, m, {**options, "modality": n}, f"unimodal:{n}") for n in names]
             else:
-                plan.append((spec, m, {}, m))
+                plan.append((spec, m, options, m))
     return plan
 
 
