@@ -2,8 +2,10 @@
 
 Random joint distributions of sizes 6x5x3, 10x10x2, 20x20x10 and 50x50x10 (one seed each by
 default). For every contender: wall time, objective ``min -H_Q(Y|X1,X2)`` in bits (lower is
-better; ours also prints its certified gap) and the largest |difference| of the four atoms
-from ours in bits. Ratios are against times measured in this same run.
+better; ours also prints its certified gap and Newton steps), the objective difference and the
+largest |difference| of the four atoms from ours in bits. Ratios are against times measured in
+this same run; the last lines say whether the speed targets (>= 10x cvxpy/Clarabel, >= 100x
+dit) are met.
 
 dit's default PID_BROJA is slow (minutes on 10x10x2) and not reliable on random
 distributions, so it only runs up to ``--dit-max-cells`` cells (default: the 6x5x3 case);
@@ -12,12 +14,13 @@ skipped runs are printed as such.
 Usage::
 
     python benchmarks/pid_speed.py [--sizes 6x5x3,10x10x2,20x20x10,50x50x10] [--seeds 1]
-        [--dit-max-cells 90] [--no-cvx]
+        [--repeats 5] [--dit-max-cells 90] [--no-cvx]
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import math
 import os
 import time
@@ -76,10 +79,31 @@ def run_dit(p: np.ndarray) -> tuple[np.ndarray, float]:
     return atoms, sec
 
 
+def _best(fn, repeats: int, cap_s: float = 2.0):
+    """Best wall time of up to ``repeats`` calls (one call when it alone exceeds ``cap_s``).
+
+    Like ``timeit``, the garbage collector is paused inside each timed call (for every
+    contender), so a collection triggered by someone else's garbage is not charged to a call.
+    """
+    out, best = None, math.inf
+    for _ in range(repeats):
+        gc.disable()
+        try:
+            t = time.perf_counter()
+            out = fn()
+            best = min(best, time.perf_counter() - t)
+        finally:
+            gc.enable()
+        if best > cap_s:
+            break
+    return out, best
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="6x5x3,10x10x2,20x20x10,50x50x10")
     ap.add_argument("--seeds", type=int, default=1)
+    ap.add_argument("--repeats", type=int, default=5, help="best-of-N timing (ours and cvx)")
     ap.add_argument("--dit-max-cells", type=int, default=90)
     ap.add_argument("--no-cvx", action="store_true")
     args = ap.parse_args()
@@ -97,30 +121,48 @@ def main() -> None:
         have_cvx = not args.no_cvx
     except ImportError:
         have_cvx = False
-    print(f"threads: OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}; objective = min -H_Q(Y|X1,X2) in bits")
-    header = f"{'size':>9} {'seed':>4} | {'ours s':>8} {'ours obj':>14} {'gap':>8} {'steps':>5} | {'cvx s':>8} {'cvx obj':>14} {'x faster':>8} {'|d| bits':>8} | {'dit s':>8} {'x faster':>8} {'|d| bits':>8}"
+    print(
+        f"threads: OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}; objective = "
+        "min -H_Q(Y|X1,X2) in bits (lower is better); d obj = ours - theirs; "
+        f"times: best of {args.repeats} (ours, cvx), one run (dit)"
+    )
+    header = (
+        f"{'size':>9} {'seed':>4} | {'ours s':>8} {'ours obj':>13} {'gap':>7} {'it':>3} | "
+        f"{'cvx s':>7} {'x faster':>8} {'d obj':>8} {'|d atom|':>8} | "
+        f"{'dit s':>7} {'x faster':>8} {'d obj':>8} {'|d atom|':>8}"
+    )
     print(header)
     print("-" * len(header))
+    # One-time costs (lazy imports, first LAPACK calls, cvxpy's own imports) are not per-solve
+    # costs: warm every contender up on a throw-away problem first.
+    warm = np.random.default_rng(99).random((3, 3, 2))
+    warm /= warm.sum()
+    solve_broja(warm)
+    if have_cvx:
+        run_cvx(warm)
     worst = {"cvx": 0.0, "dit": 0.0}
     not_worse = {"cvx": True, "dit": True}
+    ratios: dict[str, list[float]] = {"cvx": [], "dit": []}
     for shape in sizes:
         for seed in range(args.seeds):
             p = np.random.default_rng(seed).random(shape)
             p /= p.sum()
-            t = time.perf_counter()
-            sol = solve_broja(p)
-            ours_t = time.perf_counter() - t
+            sol, ours_t = _best(lambda p=p: solve_broja(p), args.repeats)
             ours_atoms = atoms_from_value(p, sol.value)
-            row = f"{'x'.join(map(str, shape)):>9} {seed:>4} | {ours_t:8.3f} {sol.value / LN2:14.10f} {sol.gap / LN2:8.1e} {sol.newton_steps:5d} |"
+            row = (
+                f"{'x'.join(map(str, shape)):>9} {seed:>4} | {ours_t:8.4f} "
+                f"{sol.value / LN2:13.9f} {sol.gap / LN2:7.0e} {sol.newton_steps:3d} |"
+            )
             if have_cvx:
-                val, ct = run_cvx(p)
+                (val, _), ct = _best(lambda p=p: run_cvx(p), args.repeats)
                 d = float(np.abs(atoms_from_value(p, val) - ours_atoms).max())
                 worst["cvx"] = max(worst["cvx"], d)
                 # "not worse": our objective exceeds theirs by no more than our certified gap
                 not_worse["cvx"] &= sol.value <= val + sol.gap + 1e-12
-                row += f" {ct:8.3f} {val / LN2:14.10f} {ct / ours_t:8.1f} {d:8.1e} |"
+                ratios["cvx"].append(ct / ours_t)
+                row += f" {ct:7.3f} {ct / ours_t:8.1f} {(sol.value - val) / LN2:8.1e} {d:8.1e} |"
             else:
-                row += f" {'(no cvxpy)':>44} |"
+                row += f" {'(no cvxpy)':>35} |"
             if have_dit and int(np.prod(shape)) <= args.dit_max_cells:
                 atoms, dt = run_dit(p)
                 d = float(np.abs(atoms - ours_atoms).max())
@@ -128,9 +170,10 @@ def main() -> None:
                 # dit's unique information is our objective plus H(Y|X2) (in bits)
                 dit_obj = atoms[1] - mutual_informations(p)["H(Y|X2)"] / LN2
                 not_worse["dit"] &= sol.value / LN2 <= dit_obj + sol.gap / LN2 + 1e-12
-                row += f" {dt:8.3f} {dt / ours_t:8.1f} {d:8.1e}"
+                ratios["dit"].append(dt / ours_t)
+                row += f" {dt:7.3f} {dt / ours_t:8.1f} {sol.value / LN2 - dit_obj:8.1e} {d:8.1e}"
             else:
-                row += f" {'skipped (size cap)' if have_dit else '(no dit)':>26}"
+                row += f" {'skipped (size cap)' if have_dit else '(no dit)':>35}"
             print(row, flush=True)
     print("-" * len(header))
     print(
@@ -140,6 +183,13 @@ def main() -> None:
         f"our objective never worse than cvxpy/Clarabel (within our certified gap): {not_worse['cvx']}; "
         f"than dit: {not_worse['dit']}"
     )
+    for name, target in (("cvx", 10.0), ("dit", 100.0)):
+        r = ratios[name]
+        if r:
+            print(
+                f"target >= {target:.0f}x faster than {name}: min ratio {min(r):.1f}x over "
+                f"{len(r)} run(s) -> {'MET' if min(r) >= target else 'NOT met'}"
+            )
     print(f"dit ran only where n1*n2*ny <= {args.dit_max_cells} (its default PID_BROJA takes minutes beyond)")
 
 
