@@ -1,7 +1,7 @@
 """MI estimators on the BMI benchmark ("Beyond Normal", Czyz et al. 2023): ours against BMI's own.
 
 Runs our estimators and, in the same run on identical samples, BMI's KSG and InfoNCE on the
-9-task panel of ``shared/specs/mi-estimators.md`` (n = 5000, several seeds; every estimator
+9-task panel listed in ``docs/measures/mi.md`` (n = 5000, several seeds; every estimator
 standardises internally). Prints, per estimator, the mean absolute error in nats, the tasks
 solved (mean estimate within a factor 1.5 of the truth) and the median time per estimate, then
 the ratios the targets are stated in:
