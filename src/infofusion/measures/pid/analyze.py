@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from infofusion.errors import ConfigError
+from infofusion.report.figures import save_figure
 
 
 @dataclass
@@ -263,13 +264,7 @@ def plot_atoms(est: Any, stem: Path, title: str = "") -> list[str]:
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    out = []
-    for ext in ("png", "svg"):
-        path = f"{stem}.{ext}"
-        fig.savefig(path, dpi=120)
-        out.append(path)
-    plt.close(fig)
-    return out
+    return save_figure(fig, stem)
 
 
 def plot_composition(pw: Any, stem: Path, title: str = "", max_samples: int = 400) -> list[str]:
@@ -300,10 +295,4 @@ def plot_composition(pw: Any, stem: Path, title: str = "", max_samples: int = 40
     ax.set_title(title + sub, fontsize=9)
     ax.legend(fontsize=8, ncol=4, loc="upper right")
     fig.tight_layout()
-    out = []
-    for ext in ("png", "svg"):
-        path = f"{stem}.{ext}"
-        fig.savefig(path, dpi=120)
-        out.append(path)
-    plt.close(fig)
-    return out
+    return save_figure(fig, stem)
