@@ -41,13 +41,13 @@ def versions() -> dict[str, str]:
     }
 
 
-def _as_dataset(data: Any) -> tuple[Any, str]:
+def _as_dataset(data: Any, options: dict[str, Any] | None = None) -> tuple[Any, str]:
     from infofusion.data import load_dataset
     from infofusion.data.dataset import MultimodalDataset
 
     if isinstance(data, MultimodalDataset):
         return data, data.name
-    return load_dataset(str(data)), str(data)
+    return load_dataset(str(data), **(options or {})), str(data)
 
 
 def _seed_list(seeds: int | Sequence[int]) -> list[int]:
@@ -69,6 +69,7 @@ def train(
     out: str | Path | None = None,
     label: str | None = None,
     on_result: Callable[[RunRecord, Any], None] | None = None,
+    data_options: dict[str, Any] | None = None,
 ) -> list[RunRecord]:
     """Train ``method`` on ``data`` once per seed; one record per seed.
 
@@ -76,12 +77,14 @@ def train(
         method: registry name (``infofusion.list_components("method")``).
         data: a :class:`MultimodalDataset` or a spec such as ``"synthetic:synergy"``.
         seeds: number of seeds (``0..n-1``) or an explicit list.
-        config: :class:`infofusion.training.TrainConfig` (its ``seed`` is replaced per run).
+        config: :class:`infofusion.training.TrainConfig` (its ``seed`` is replaced per run;
+            a ``checkpoint_dir`` gets one ``seed<N>`` subfolder per seed).
         method_options: constructor options of the method.
         out: JSON-lines file the records are appended to.
         label: name of the method in tables (default: method name, plus the modality for
             ``unimodal``).
         on_result: called with ``(record, fit_result)`` after each seed.
+        data_options: loader options when ``data`` is a spec (e.g. ``{"fold": 2}``).
 
     Returns:
         One :class:`RunRecord` per seed (kind ``"train"``).
@@ -90,7 +93,7 @@ def train(
 
     from infofusion.training import TrainConfig, fit
 
-    dataset, data_name = _as_dataset(data)
+    dataset, data_name = _as_dataset(data, data_options)
     base = config or TrainConfig()
     options = dict(method_options or {})
     if label is None:
@@ -98,7 +101,8 @@ def train(
     records = []
     vers = versions()
     for seed in _seed_list(seeds):
-        cfg = dataclasses.replace(base, seed=seed)
+        ckpt = str(Path(base.checkpoint_dir) / f"seed{seed}") if base.checkpoint_dir else None
+        cfg = dataclasses.replace(base, seed=seed, checkpoint_dir=ckpt)
         t0 = time.perf_counter()
         result = fit(method, dataset, cfg, **options)
         extra: dict[str, Any] = {
@@ -116,6 +120,7 @@ def train(
                 "method": method,
                 "label": label,
                 "data": data_name,
+                "data_options": dict(data_options or {}),
                 "options": options,
                 "method_config": method_cfg,
                 "train": cfg.to_dict(),

@@ -32,7 +32,7 @@ def register(app: typer.Typer) -> None:
             ..., "--data", help="Dataset spec, e.g. mmsa:/path/aligned_50.pkl"
         ),
         opt: list[str] = typer.Option(
-            None, "--opt", "-o", help="Loader option KEY=VALUE (repeatable), e.g. -o fold=2"
+            None, "--set", "--opt", "-o", help="Loader option KEY=VALUE (repeatable), e.g. --set fold=2"
         ),
         as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     ) -> None:

@@ -23,7 +23,7 @@ def register(app: typer.Typer) -> None:
         out: str = typer.Option("runs/pid", "--out", help="Folder for plots and records"),
         records: str = typer.Option(None, "--records", help="JSON-lines file (default OUT/records.jsonl)"),
         seed: int = typer.Option(0, "--seed"),
-        opt: list[str] = typer.Option(None, "--opt", "-o", help="Loader option KEY=VALUE (repeatable)"),
+        opt: list[str] = typer.Option(None, "--set", "--opt", "-o", help="Loader option KEY=VALUE (repeatable)"),
     ) -> None:
         """Print R, U1, U2, S (bits, bootstrap CI, null level), write plots and a JSON record."""
         from infofusion.cli.datasets import parse_options

@@ -39,6 +39,7 @@ def register(app: typer.Typer) -> None:
         metric: Optional[str] = typer.Option(None, "--metric", help="Validation metric for model selection."),
         protocol: Optional[str] = typer.Option(None, "--protocol", help="Metric protocol (mmsa, magbert, mult, sims, classification, regression)."),
         options: Optional[list[str]] = typer.Option(None, "--set", help="Method option key=value (repeatable)."),
+        data_options: Optional[list[str]] = typer.Option(None, "--data-set", help="Dataset loader option key=value (repeatable), e.g. fold=2."),
         out: Path = typer.Option(Path("results/train.jsonl"), "--out", help="JSON-lines file receiving one record per seed."),
         checkpoint_dir: Optional[Path] = typer.Option(None, "--checkpoint-dir", help="Write a checkpoint every epoch (one subfolder per seed)."),
         resume: bool = typer.Option(False, "--resume", help="Continue from the checkpoint in --checkpoint-dir."),
@@ -53,16 +54,14 @@ def register(app: typer.Typer) -> None:
 
         init_if_launched()
         opts = parse_options(options)
-        seed_list = list(range(seed_start, seed_start + seeds))
-        records = []
-        for seed in seed_list:
-            cfg = TrainConfig(
-                epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, patience=patience,
-                metric=metric, protocol=protocol, device=device, progress=progress, resume=resume,
-                checkpoint_dir=str(checkpoint_dir / f"seed{seed}") if checkpoint_dir else None,
-            )
-            records += api_train(method, data, seeds=[seed], config=cfg, method_options=opts,
-                                 out=out if is_main_process() else None)
+        cfg = TrainConfig(
+            epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, patience=patience,
+            metric=metric, protocol=protocol, device=device, progress=progress, resume=resume,
+            checkpoint_dir=str(checkpoint_dir) if checkpoint_dir else None,
+        )
+        records = api_train(method, data, seeds=list(range(seed_start, seed_start + seeds)), config=cfg,
+                            method_options=opts, out=out if is_main_process() else None,
+                            data_options=parse_options(data_options))
         if not is_main_process():
             return
         from infofusion.report.tables import headline_metrics
