@@ -147,13 +147,12 @@ def bench_plan(
     Every registered method runs on every dataset, with the options its class declares in
     ``bench_options``; ``unimodal`` runs once per modality.
     """
-    from infofusion.data import load_dataset
     from infofusion.registry import get, list_components
 
     methods = list(methods or list_components("method"))
     plan = []
     for spec in datasets or QUICK_DATASETS:
-        names = load_dataset(spec).names
+        names = _as_dataset(spec)[0].names
         for m in methods:
             # a method may declare the settings it should be benchmarked with (e.g. ITHP's
             # automatic modality order instead of the dataset's order)
@@ -185,7 +184,9 @@ def bench(
 
     Returns:
         (records, markdown table). Datasets whose optional dependency is missing are skipped
-        with a note in the table.
+        with a note in the table. On classification data every multimodal record also gets
+        ``test/synergy_separate`` (see :func:`add_separate_synergy`) and, for methods with
+        branches, ``test/synergy_branches``.
     """
     from infofusion.errors import MissingDependencyError
     from infofusion.report import html_table, markdown_table, summarize
@@ -209,27 +210,35 @@ def bench(
             notes.append(f"- skipped `{spec}`: {exc}")
     plan = bench_plan(methods, usable)
     records: list[RunRecord] = []
-    cache: dict[str, Any] = {}
     from contextlib import nullcontext
+    from itertools import groupby
 
     from rich.progress import Progress
 
     with (Progress(transient=True) if progress else nullcontext()) as bar:
         task = bar.add_task("bench", total=len(plan)) if bar else None
-        for spec, method, options, label in plan:
-            if bar:
-                bar.update(task, description=f"{spec} · {label}")
-            if spec not in cache:
-                cache = {spec: _as_dataset(spec)[0]}
-            ds = cache[spec]
-            recs = train(method, ds, seeds=seeds, config=config, method_options=options, label=label)
-            for r in recs:
+        for spec, runs in groupby(plan, key=lambda run: run[0]):
+            ds = _as_dataset(spec)[0]
+            spec_records: list[RunRecord] = []
+            outputs: dict[tuple[str, int], Any] = {}  # (label, seed) -> test outputs
+
+            def keep(rec: RunRecord, result: Any, outputs: dict = outputs) -> None:
+                outputs[(rec.config["label"], rec.seed)] = result.test_outputs
+
+            for _, method, options, label in runs:
+                if bar:
+                    bar.update(task, description=f"{spec} · {label}")
+                spec_records += train(method, ds, seeds=seeds, config=config, method_options=options,
+                                      label=label, on_result=keep)
+                if bar:
+                    bar.advance(task)
+            if ds.task == "classification":
+                add_separate_synergy(spec_records, outputs)
+            for r in spec_records:
                 r.kind = "bench"
                 r.config["data"] = spec
-            write_records(jsonl, recs)
-            records += recs
-            if bar:
-                bar.advance(task)
+            write_records(jsonl, spec_records)
+            records += spec_records
     rows = summarize(records)
     metric_cols = _bench_columns(records)
     table = "# Benchmark\n\n" + markdown_table(rows, metric_cols)
@@ -240,10 +249,33 @@ def bench(
     return records, table
 
 
+def add_separate_synergy(records: Sequence[RunRecord], outputs: dict[tuple[str, int], Any]) -> None:
+    """Add ``test/synergy_separate`` to every multimodal record: the share of test samples the
+    method gets right while every *separately trained* unimodal model (``unimodal:<m>`` runs of
+    the same seed) gets wrong."""
+    from infofusion.evaluation.synergy import synergy_indicator
+
+    for rec in records:
+        label, seed = rec.config["label"], rec.seed
+        if label.startswith("unimodal:") or outputs.get((label, seed)) is None:
+            continue
+        uni = {
+            lab.split(":", 1)[1]: out["prediction"]
+            for (lab, s), out in outputs.items()
+            if s == seed and lab.startswith("unimodal:") and out is not None
+        }
+        if uni:
+            fused = outputs[(label, seed)]
+            res = synergy_indicator(fused["y"], fused["prediction"], uni, "separate")
+            rec.metrics["test/synergy_separate"] = res["synergy"]
+
+
 def _bench_columns(records: Sequence[RunRecord]) -> list[str]:
     from infofusion.report.tables import headline_metrics
 
-    return headline_metrics(list(records), limit=4)
+    keys = {k for r in records for k in r.metrics}
+    extra = [k for k in ("test/synergy_separate", "test/synergy_branches") if k in keys]
+    return headline_metrics(list(records), limit=4 - len(extra)) + extra
 
 
 def estimate_mi(x: Any, y: Any, z: Any = None, estimator: str = "auto", **params: Any) -> Any:

@@ -393,7 +393,7 @@ def test_describe_reports_splits_and_class_counts():
     assert d["modalities"]["b"] == {"dim": 5}
 
 
-def test_random_splits_within_train_keeps_test():
+def test_random_splits_within_train_ignores_test_fraction():
     import numpy as np
 
     from infofusion.data.dataset import MultimodalDataset
@@ -401,7 +401,7 @@ def test_random_splits_within_train_keeps_test():
     y = np.arange(100) % 2
     d = MultimodalDataset({"a": np.random.default_rng(0).normal(size=(100, 2))}, y,
                           splits={"train": np.arange(80), "test": np.arange(80, 100)})
-    d2 = d.random_splits((0.8, 0.2, 0.0), within="train", seed=1)
+    d2 = d.random_splits((0.7, 0.2, 0.1), within="train", seed=1)  # no sample is lost
     assert len(d2.indices("test")) == 20 and set(d2.indices("test").tolist()) == set(range(80, 100))
     assert len(d2.indices("train")) + len(d2.indices("valid")) == 80
     assert len(d2.indices("valid")) == 16

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import typer
 
-
 from infofusion.cli.options import parse_options  # noqa: F401  (re-exported for tests)
 
 

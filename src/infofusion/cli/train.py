@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
@@ -36,12 +35,12 @@ def register(app: typer.Typer) -> None:
         lr: float = typer.Option(1e-3, "--lr"),
         weight_decay: float = typer.Option(1e-4, "--weight-decay"),
         patience: int = typer.Option(10, "--patience", help="Early-stopping patience on validation (0: off)."),
-        metric: Optional[str] = typer.Option(None, "--metric", help="Validation metric for model selection."),
-        protocol: Optional[str] = typer.Option(None, "--protocol", help="Metric protocol (mmsa, magbert, mult, sims, classification, regression)."),
-        options: Optional[list[str]] = typer.Option(None, "--set", help="Method option key=value (repeatable)."),
-        data_options: Optional[list[str]] = typer.Option(None, "--data-set", help="Dataset loader option key=value (repeatable), e.g. fold=2."),
+        metric: str | None = typer.Option(None, "--metric", help="Validation metric for model selection."),
+        protocol: str | None = typer.Option(None, "--protocol", help="Metric protocol (mmsa, magbert, mult, sims, classification, regression)."),
+        options: list[str] | None = typer.Option(None, "--set", help="Method option key=value (repeatable)."),
+        data_options: list[str] | None = typer.Option(None, "--data-set", help="Dataset loader option key=value (repeatable), e.g. fold=2."),
         out: Path = typer.Option(Path("results/train.jsonl"), "--out", help="JSON-lines file receiving one record per seed."),
-        checkpoint_dir: Optional[Path] = typer.Option(None, "--checkpoint-dir", help="Write a checkpoint every epoch (one subfolder per seed)."),
+        checkpoint_dir: Path | None = typer.Option(None, "--checkpoint-dir", help="Write a checkpoint every epoch (one subfolder per seed)."),
         resume: bool = typer.Option(False, "--resume", help="Continue from the checkpoint in --checkpoint-dir."),
         device: str = typer.Option("auto", "--device", help="auto (CUDA when present), cpu or cuda."),
         progress: bool = typer.Option(True, "--progress/--no-progress"),
@@ -76,9 +75,9 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def bench(
         quick: bool = typer.Option(False, "--quick", help="Short budget (40 epochs max, 3 seeds)."),
-        methods: Optional[list[str]] = typer.Option(None, "--method", "-m", help="Restrict to these methods (repeatable)."),
-        datasets: Optional[list[str]] = typer.Option(None, "--data", "-d", help="Restrict to these datasets (repeatable)."),
-        seeds: Optional[int] = typer.Option(None, "--seeds"),
+        methods: list[str] | None = typer.Option(None, "--method", "-m", help="Restrict to these methods (repeatable)."),
+        datasets: list[str] | None = typer.Option(None, "--data", "-d", help="Restrict to these datasets (repeatable)."),
+        seeds: int | None = typer.Option(None, "--seeds"),
         out_dir: Path = typer.Option(Path("results/bench"), "--out", help="Folder for results.jsonl, table.md and table.html."),
         progress: bool = typer.Option(True, "--progress/--no-progress"),
     ) -> None:
@@ -100,7 +99,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def report(
         records: Path = typer.Argument(..., help="JSON-lines results file."),
-        out: Optional[Path] = typer.Option(None, "--out", help="Write the table here (.md or .html)."),
+        out: Path | None = typer.Option(None, "--out", help="Write the table here (.md or .html)."),
     ) -> None:
         """Build a mean ± std table from a results file."""
         from infofusion.interfaces import read_records

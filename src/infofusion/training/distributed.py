@@ -62,4 +62,4 @@ def average_across_processes(values: dict[str, torch.Tensor]) -> dict[str, torch
     keys = sorted(values)
     stacked = torch.stack([torch.as_tensor(values[k], dtype=torch.float64).reshape(()) for k in keys])
     dist.all_reduce(stacked)
-    return {k: v / world for k, v in zip(keys, stacked)}
+    return {k: v / world for k, v in zip(keys, stacked, strict=False)}

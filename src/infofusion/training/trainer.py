@@ -87,6 +87,9 @@ class FitResult:
         timings: ``fit`` (total seconds), ``train_epoch_mean`` (seconds per training epoch).
         config: the training config used.
         selection_metric: the validation metric used for model selection.
+        data: the (standardised) dataset the method was trained on.
+        test_outputs: :meth:`Trainer.predict` on the test split (``prediction``, ``unimodal``,
+            ``diagnostics``, ``y``, ``index``), or None without a test split.
     """
 
     method: nn.Module
@@ -97,6 +100,7 @@ class FitResult:
     config: TrainConfig
     selection_metric: str
     data: MultimodalDataset | None = field(default=None, repr=False)
+    test_outputs: dict[str, Any] | None = field(default=None, repr=False)
 
 
 def seed_everything(seed: int) -> None:
@@ -252,13 +256,23 @@ class Trainer:
 
     def evaluate(self, split: str) -> dict[str, float]:
         """Metrics of the current weights on ``split`` (fused and per modality)."""
+        return self.metrics_of(self.predict(split))
+
+    def metrics_of(self, out: dict[str, Any]) -> dict[str, float]:
+        """Metrics of :meth:`predict` outputs: the protocol's metrics, each unimodal branch's,
+        and for classifiers with branches the synergy indicator against those branches (share
+        of samples the fused prediction gets right while every branch errs)."""
         from infofusion.evaluation.metrics import compute_metrics, per_modality_metrics
 
-        out = self.predict(split)
         kw = dict(task=self.data.task, protocol=self.protocol, n_classes=self.data.n_classes)
         metrics = compute_metrics(out["y"], out["prediction"], **kw)
         if out["unimodal"] and getattr(self.method, "multimodal", True):
             metrics.update(per_modality_metrics(out["y"], out["unimodal"], **kw))
+            if self.data.task == "classification":
+                from infofusion.evaluation.synergy import synergy_indicator
+
+                syn = synergy_indicator(out["y"], out["prediction"], out["unimodal"], "branches")
+                metrics["synergy_branches"] = syn["synergy"]
         return metrics
 
     # ------------------------------------------------------------------ checkpoints
@@ -385,16 +399,21 @@ class Trainer:
 
         self.method.eval()
         metrics: dict[str, float] = {}
+        test_outputs = None
         for split in ("train", "valid", "test"):
             if split in self.data.splits:
-                metrics.update({f"{split}/{k}": v for k, v in self.evaluate(split).items()})
+                out = self.predict(split)
+                metrics.update({f"{split}/{k}": v for k, v in self.metrics_of(out).items()})
+                if split == "test":
+                    test_outputs = out
         timings = {
             "fit": time.perf_counter() - t0,
             "train_epoch_mean": float(np.mean(train_seconds)) if train_seconds else 0.0,
             "epochs": float(len(train_seconds)),
         }
         return FitResult(
-            self.method, metrics, best_epoch, self.history, timings, cfg, self.selection_metric, self.data
+            self.method, metrics, best_epoch, self.history, timings, cfg, self.selection_metric, self.data,
+            test_outputs,
         )
 
 
