@@ -211,6 +211,8 @@ class ITHP(FusionMethod):
     name: ClassVar[str] = "ithp"
     #: benchmarked with the automatic modality order (the reference fixes it by hand)
     bench_options: ClassVar[dict[str, Any]] = {"order": "auto"}
+    #: layers are rebuilt when the order is chosen at fit start; let DDP tolerate unused ones
+    ddp_find_unused_parameters: ClassVar[bool] = True
 
     def __init__(
         self,

@@ -14,7 +14,9 @@ from infofusion.registry import register
 
 @register("method", "tfn")
 class TensorFusion(FusionMethod):
-    """Each modality is encoded to ``tfn_dim`` features, extended with a constant 1, and the
+    """Tensor fusion: outer product of every modality's ``[z; 1]`` feeds the head.
+
+    Each modality is encoded to ``tfn_dim`` features, extended with a constant 1, and the
     outer product over all modalities (which keeps unimodal, bimodal and trimodal terms) feeds
     the head. The fused size is ``prod(tfn_dim + 1)``, so ``tfn_dim`` stays small for M >= 3.
     """

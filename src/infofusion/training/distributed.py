@@ -43,8 +43,10 @@ def wrap(method: nn.Module, device: torch.device) -> nn.Module:
     from torch.nn.parallel import DistributedDataParallel
 
     ids = [device.index] if device.type == "cuda" else None
-    # find_unused_parameters: methods with stages freeze parts or skip branches
-    return DistributedDataParallel(method, device_ids=ids, find_unused_parameters=True)
+    # Methods with stages freeze parts or skip branches, so DDP must look for unused parameters
+    # (an extra graph traversal per step); others can declare it with ddp_find_unused_parameters.
+    find_unused = bool(getattr(method, "ddp_find_unused_parameters", hasattr(method, "stages")))
+    return DistributedDataParallel(method, device_ids=ids, find_unused_parameters=find_unused)
 
 
 def is_main_process() -> bool:
