@@ -44,7 +44,7 @@ def test_train_command_writes_one_record_per_seed(tmp_path, monkeypatch):
     assert recs[0].config["method_config"]["hidden"] == 16
     assert "test/accuracy" in recs[0].metrics and "test/a/accuracy" in recs[0].metrics
     assert {"infofusion", "torch", "numpy", "python"} <= set(recs[0].versions)
-    assert "mean ± std" in res.output
+    assert "mean ± std" in res.output and "accuracy" in res.output
     json.loads(out.read_text().splitlines()[0])  # valid JSON lines
 
 

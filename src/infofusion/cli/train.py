@@ -15,9 +15,11 @@ def _print_table(rows: list[dict], metrics: list[str]) -> None:
 
     from infofusion.report.tables import format_cell
 
-    table = Table(title="mean ± std over seeds (test split; model selected on validation)")
-    for col in ["data", "method", "seeds", *metrics]:
-        table.add_column(col)
+    table = Table(title="test split, mean ± std over seeds (models selected on validation)")
+    for col in ["data", "method", "seeds"]:
+        table.add_column(col, overflow="fold")
+    for col in metrics:
+        table.add_column(col.split("/", 1)[-1], no_wrap=True)
     for r in rows:
         table.add_row(*[format_cell(r.get(c, (float("nan"), 0.0))) for c in ["data", "method", "seeds", *metrics]])
     Console().print(table)
