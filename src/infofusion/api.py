@@ -70,6 +70,7 @@ def train(
     label: str | None = None,
     on_result: Callable[[RunRecord, Any], None] | None = None,
     data_options: dict[str, Any] | None = None,
+    plots_dir: str | Path | None = None,
 ) -> list[RunRecord]:
     """Train ``method`` on ``data`` once per seed; one record per seed.
 
@@ -85,6 +86,8 @@ def train(
             ``unimodal``).
         on_result: called with ``(record, fit_result)`` after each seed.
         data_options: loader options when ``data`` is a spec (e.g. ``{"fold": 2}``).
+        plots_dir: folder for the plots a method draws of its own run (methods defining
+            ``save_plots(stem)``, e.g. ITHP's information plane); paths go to ``extra["plots"]``.
 
     Returns:
         One :class:`RunRecord` per seed (kind ``"train"``).
@@ -110,6 +113,10 @@ def train(
             "selection_metric": result.selection_metric,
             "epochs_run": len(result.history),
         }
+        if plots_dir is not None and hasattr(result.method, "save_plots"):
+            Path(plots_dir).mkdir(parents=True, exist_ok=True)
+            safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in f"{data_name}_{label}")
+            extra["plots"] = result.method.save_plots(str(Path(plots_dir) / f"{safe}_seed{seed}"))
         method_cfg = getattr(result.method, "config", {})
         for key in ("order", "modality_order"):
             if hasattr(result.method, key):

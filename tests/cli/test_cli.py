@@ -78,3 +78,19 @@ def test_bench_records_synergy_against_separate_unimodal_models(tmp_path, monkey
     # binary task: if both branch logits point the wrong way, so does their sum
     assert late["test/synergy_branches"] == 0.0
     assert "test/synergy_separate" in table and (tmp_path / "table.html").exists()
+
+
+def test_train_plots_option_writes_the_information_plane(tmp_path, monkeypatch):
+    import infofusion.data as data_mod
+    from tests.helpers import xor_dataset
+
+    monkeypatch.setattr(data_mod, "load_dataset", lambda spec, **kw: xor_dataset(n=200))
+    out, plots = tmp_path / "r.jsonl", tmp_path / "plots"
+    res = CliRunner().invoke(app, ["train", "--method", "ithp", "--data", "xor", "--epochs", "2",
+                                   "--no-progress", "--out", str(out), "--plots", str(plots)])
+    assert res.exit_code == 0, res.output
+    rec = read_records(out)[0]
+    assert sorted(p.rsplit(".", 1)[1] for p in rec.extra["plots"]) == ["png", "svg"]
+    assert all((plots / p.rsplit("/", 1)[1]).stat().st_size > 1000 for p in rec.extra["plots"])
+    # two epochs, one link -> two information-plane points recorded and drawn
+    assert "wrote" in res.output

@@ -44,6 +44,7 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(Path("results/train.jsonl"), "--out", help="JSON-lines file receiving one record per seed."),
         checkpoint_dir: Path | None = typer.Option(None, "--checkpoint-dir", help="Write a checkpoint every epoch (one subfolder per seed)."),
         resume: bool = typer.Option(False, "--resume", help="Continue from the checkpoint in --checkpoint-dir."),
+        plots: Path | None = typer.Option(None, "--plots", help="Folder for the method's own plots (e.g. ITHP's information plane)."),
         device: str = typer.Option("auto", "--device", help="auto (CUDA when present), cpu or cuda."),
         progress: bool = typer.Option(True, "--progress/--no-progress"),
     ) -> None:
@@ -62,7 +63,7 @@ def register(app: typer.Typer) -> None:
         )
         records = api_train(method, data, seeds=list(range(seed_start, seed_start + seeds)), config=cfg,
                             method_options=opts, out=out if is_main_process() else None,
-                            data_options=parse_options(data_options))
+                            data_options=parse_options(data_options), plots_dir=plots)
         if not is_main_process():
             return
         from infofusion.report.tables import headline_metrics
@@ -72,6 +73,9 @@ def register(app: typer.Typer) -> None:
         extra = records[-1].extra
         if "order" in extra or "modality_order" in extra:
             typer.echo(f"modality order: {extra.get('order', extra.get('modality_order'))}")
+        for r in records:
+            for path in r.extra.get("plots", []):
+                typer.echo(f"wrote {path}")
         typer.echo(f"records appended to {out}")
 
     @app.command()

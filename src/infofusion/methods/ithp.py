@@ -510,6 +510,15 @@ class ITHP(FusionMethod):
         self.info_plane.extend(self.information_plane_points(data, split, epoch))
 
     @torch.no_grad()
+    def save_plots(self, stem: str) -> list[str]:
+        """Trainer-facing plot hook: the information plane of this run (PNG and SVG)."""
+        if not self.info_plane:
+            return []
+        from infofusion.report.information_plane import plot_information_plane
+
+        paths = plot_information_plane(self.info_plane, f"{stem}_information_plane.png")
+        return [str(p) for p in paths]
+
     def information_plane_points(
         self, dataset: Any, split: str, epoch: int | None = None, batch_size: int = 512
     ) -> list[dict[str, Any]]:
