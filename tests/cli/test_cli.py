@@ -92,5 +92,4 @@ def test_train_plots_option_writes_the_information_plane(tmp_path, monkeypatch):
     rec = read_records(out)[0]
     assert sorted(p.rsplit(".", 1)[1] for p in rec.extra["plots"]) == ["png", "svg"]
     assert all((plots / p.rsplit("/", 1)[1]).stat().st_size > 1000 for p in rec.extra["plots"])
-    # two epochs, one link -> two information-plane points recorded and drawn
     assert "wrote" in res.output
