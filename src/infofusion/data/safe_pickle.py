@@ -105,13 +105,14 @@ class SafeUnpickler(pickle.Unpickler):
         raise UnsafePickleError(f"persistent id {pid!r}", path=self._path)
 
 
-def _load(file: BinaryIO, path: object, encoding: str) -> Any:
-    unpickler = SafeUnpickler(file, path=path, encoding=encoding)
+def _run(unpickler: pickle.Unpickler, path: object) -> Any:
+    """``unpickler.load()`` with every low-level failure turned into a FormatError naming the
+    file (refusals are already UnsafePickleError, a FormatError)."""
     try:
         return unpickler.load()
     except FormatError:
         raise
-    except (EOFError, pickle.UnpicklingError) as exc:
+    except (EOFError, pickle.UnpicklingError, struct.error) as exc:
         raise FormatError(
             f"truncated or corrupt pickle ({type(exc).__name__}: {exc})", path=path
         ) from exc
@@ -121,6 +122,10 @@ def _load(file: BinaryIO, path: object, encoding: str) -> Any:
             f"cannot unpickle ({type(exc).__name__}: {exc}); the file is corrupt or truncated",
             path=path,
         ) from exc
+
+
+def _load(file: BinaryIO, path: object, encoding: str) -> Any:
+    return _run(SafeUnpickler(file, path=path, encoding=encoding), path)
 
 
 def safe_load(
@@ -152,19 +157,7 @@ def safe_load(
         if lazy_min_bytes is None:
             return _load(fh, path, encoding)
         unpickler = _LazyUnpickler(fh, path=path, encoding=encoding, min_bytes=lazy_min_bytes)
-        try:
-            out = unpickler.load()
-        except FormatError:
-            raise
-        except (EOFError, pickle.UnpicklingError, struct.error) as exc:
-            raise FormatError(
-                f"truncated or corrupt pickle ({type(exc).__name__}: {exc})", path=path
-            ) from exc
-        except (ValueError, TypeError, AttributeError, IndexError, KeyError, UnicodeError) as exc:
-            raise FormatError(
-                f"cannot unpickle ({type(exc).__name__}: {exc}); the file is corrupt or truncated",
-                path=path,
-            ) from exc
+        out = _run(unpickler, path)
         return _materialize_bytes(out)
 
 
