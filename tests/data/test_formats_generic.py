@@ -196,3 +196,26 @@ def test_datasets_cli_error_is_one_line(tmp_path):
         text=True,
     )
     assert proc.returncode == 2 and "no such file" in proc.stderr
+
+
+def test_datasets_info_takes_the_spec_as_argument_or_option(tmp_path):
+    from typer.testing import CliRunner
+
+    from infofusion.cli.main import app
+
+    runner = CliRunner()
+    path, _ = fixtures.make_mmsa(tmp_path, aligned=False)
+    by_arg = runner.invoke(app, ["datasets", "info", f"mmsa:{path}", "--json"])
+    by_opt = runner.invoke(app, ["datasets", "info", "--data", f"mmsa:{path}", "--json"])
+    assert by_arg.exit_code == 0 and by_opt.exit_code == 0, by_arg.output + by_opt.output
+    assert json.loads(by_arg.output) == json.loads(by_opt.output)
+    assert json.loads(by_arg.output)["splits"] == {"train": 12, "valid": 5, "test": 6}
+    out = runner.invoke(app, ["datasets", "info", "digits", "--json"])
+    assert out.exit_code == 0 and json.loads(out.output)["n"] == 1797
+    # the same spec twice is fine; two different specs or none are usage errors
+    same = runner.invoke(app, ["datasets", "info", "digits", "--data", "digits", "--json"])
+    assert same.exit_code == 0
+    both = runner.invoke(app, ["datasets", "info", "digits", "--data", "uci_mfeat"])
+    assert both.exit_code == 2 and "two dataset specs" in both.output
+    neither = runner.invoke(app, ["datasets", "info"])
+    assert neither.exit_code == 2 and "name the dataset" in neither.output
