@@ -9,7 +9,7 @@ import pytest
 
 from infofusion.data import load_dataset
 from infofusion.data.formats import dataset_info
-from infofusion.errors import FormatError
+from infofusion.errors import ConfigError, FormatError
 
 try:
     from . import fixtures
@@ -122,6 +122,11 @@ def test_generic_errors(tmp_path):
     with pytest.raises(FormatError, match="dtype") as info:
         load_dataset(f"generic:{tmp_path / 'dtype.npz'}")
     assert info.value.key == "text"
+    # the recorded protocol must be one the metrics know, for the data's task
+    with pytest.raises(ConfigError, match="unknown metric protocol 'mosi'"):
+        load_dataset(f"generic:{tmp_path / 'good.npz'}", protocol="mosi")
+    with pytest.raises(ConfigError, match="'mmsa' is for regression tasks, not classification"):
+        load_dataset(f"generic:{tmp_path / 'good.npz'}", protocol="mmsa")
 
 
 # ------------------------------------------------------------------------------- info + CLI
