@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds .venv-bench: infofusion plus BMI (benchmark-mi) for benchmarks/mi_benchmark.py.
-# BMI pins numpy < 2 and pandas < 2 (infofusion's core wants pandas >= 2), so the reference
+# BMI pins numpy < 2 and pandas < 2 (the `test` extra wants pandas >= 2), so the reference
 # implementation lives in a venv of its own; infofusion is installed there without its deps.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -396,3 +396,70 @@ def malicious_pickles(marker: Path) -> dict[str, bytes]:
         b"\x80\x02ccopy_reg\n_reconstructor\ncbuiltins\nobject\ncbuiltins\nobject\nN\x87R."
     )
     return out
+
+
+# --------------------------------------------------------------------------------------------
+# One tiny instance per registered dataset loader (the loader contract test runs every entry)
+# --------------------------------------------------------------------------------------------
+def make_generic_npz(directory: Path, *, n: int = 30, seed: int = 0) -> Path:
+    """One ``.npz`` with a padded sequence + its lengths, a vector modality, target, ids, split."""
+    rng = np.random.default_rng(seed)
+    path = Path(directory) / "features.npz"
+    np.savez(
+        path,
+        audio=rng.normal(size=(n, 6, 4)).astype(np.float32),
+        audio_lengths=rng.integers(1, 7, n),
+        text=rng.normal(size=(n, 5)).astype(np.float32),
+        target=np.arange(n) % 3,
+        ids=np.array([f"s{i}" for i in range(n)]),
+        split=np.array(["train"] * (n - 10) + ["valid"] * 4 + ["test"] * 6),
+    )
+    return path
+
+
+def make_generic_dir(directory: Path, *, n: int = 24, seed: int = 0) -> Path:
+    """One file per modality (``.npy`` vector, ``.npz`` sequence) and a regression target."""
+    rng = np.random.default_rng(seed)
+    root = Path(directory) / "generic_dir"
+    root.mkdir()
+    np.save(root / "vision.npy", rng.normal(size=(n, 3)).astype(np.float32))
+    np.savez(root / "audio.npz", data=rng.normal(size=(n, 5, 2)), lengths=rng.integers(1, 6, n))
+    np.savez(root / "target.npz", target=np.round(rng.uniform(-3, 3, n), 1))
+    return root
+
+
+# A builder takes a fresh directory and returns (dataset spec, loader options).
+LoaderFixture = Any
+
+
+def _in(directory: Path, make: Any, **kw: Any) -> Path:
+    return make(directory, **kw)[0]
+
+
+LOADER_FIXTURES: dict[str, list[LoaderFixture]] = {
+    "synthetic": [
+        lambda d: ("synthetic:mixed", {"n": 200}),
+        lambda d: ("synthetic:synergy3", {"n": 150, "dim": 4}),
+    ],
+    "digits": [lambda d: ("digits", {})],
+    "uci_mfeat": [lambda d: ("uci_mfeat:fou,kar", {})],
+    "mmsa": [
+        lambda d: (f"mmsa:{_in(d, make_mmsa)}", {}),
+        lambda d: (f"mmsa:{_in(d, make_mmsa, aligned=False, variant='sims')}", {}),
+        lambda d: (f"mmsa:{_in(d, make_mmsa)}", {"label": "classification", "text": "text_bert"}),
+    ],
+    "magbert": [lambda d: (f"magbert:{_in(d, make_magbert)}", {})],
+    "mult": [
+        lambda d: (f"mult:{_in(d, make_mult)}", {}),
+        lambda d: (f"mult:{_in(d, make_mult, filename='sarcasm.pkl', binary=True)}", {}),
+    ],
+    "mustard": [
+        lambda d: (f"mustard:{_in(d, make_mustard)}", {"fold": 1}),
+        lambda d: (f"mustard:{_in(d, make_mustard, layout='flat')}", {"pool": "mean"}),
+    ],
+    "cremad": [lambda d: (f"cremad:{_in(d, make_cremad)}", {})],
+    "generic": [
+        lambda d: (f"generic:{make_generic_npz(d)}", {}),
+        lambda d: (f"generic:{make_generic_dir(d)}", {"protocol": "mult", "valid_fraction": 0.25}),
+    ],
+}

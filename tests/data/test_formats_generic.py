@@ -9,7 +9,7 @@ import pytest
 
 from infofusion.data import load_dataset
 from infofusion.data.formats import dataset_info
-from infofusion.errors import FormatError
+from infofusion.errors import ConfigError, FormatError
 
 try:
     from . import fixtures
@@ -122,6 +122,11 @@ def test_generic_errors(tmp_path):
     with pytest.raises(FormatError, match="dtype") as info:
         load_dataset(f"generic:{tmp_path / 'dtype.npz'}")
     assert info.value.key == "text"
+    # the recorded protocol must be one the metrics know, for the data's task
+    with pytest.raises(ConfigError, match="unknown metric protocol 'mosi'"):
+        load_dataset(f"generic:{tmp_path / 'good.npz'}", protocol="mosi")
+    with pytest.raises(ConfigError, match="'mmsa' is for regression tasks, not classification"):
+        load_dataset(f"generic:{tmp_path / 'good.npz'}", protocol="mmsa")
 
 
 # ------------------------------------------------------------------------------- info + CLI
@@ -196,3 +201,26 @@ def test_datasets_cli_error_is_one_line(tmp_path):
         text=True,
     )
     assert proc.returncode == 2 and "no such file" in proc.stderr
+
+
+def test_datasets_info_takes_the_spec_as_argument_or_option(tmp_path):
+    from typer.testing import CliRunner
+
+    from infofusion.cli.main import app
+
+    runner = CliRunner()
+    path, _ = fixtures.make_mmsa(tmp_path, aligned=False)
+    by_arg = runner.invoke(app, ["datasets", "info", f"mmsa:{path}", "--json"])
+    by_opt = runner.invoke(app, ["datasets", "info", "--data", f"mmsa:{path}", "--json"])
+    assert by_arg.exit_code == 0 and by_opt.exit_code == 0, by_arg.output + by_opt.output
+    assert json.loads(by_arg.output) == json.loads(by_opt.output)
+    assert json.loads(by_arg.output)["splits"] == {"train": 12, "valid": 5, "test": 6}
+    out = runner.invoke(app, ["datasets", "info", "digits", "--json"])
+    assert out.exit_code == 0 and json.loads(out.output)["n"] == 1797
+    # the same spec twice is fine; two different specs or none are usage errors
+    same = runner.invoke(app, ["datasets", "info", "digits", "--data", "digits", "--json"])
+    assert same.exit_code == 0
+    both = runner.invoke(app, ["datasets", "info", "digits", "--data", "uci_mfeat"])
+    assert both.exit_code == 2 and "two dataset specs" in both.output
+    neither = runner.invoke(app, ["datasets", "info"])
+    assert neither.exit_code == 2 and "name the dataset" in neither.output

@@ -27,20 +27,36 @@ def register(app: typer.Typer) -> None:
 
     @group.command("info")
     def info_cmd(
-        data: str = typer.Option(
-            ..., "--data", help="Dataset spec, e.g. mmsa:/path/aligned_50.pkl"
+        spec: str | None = typer.Argument(
+            None,
+            metavar="SPEC",
+            help="Dataset spec, e.g. uci_mfeat or mmsa:/path/aligned_50.pkl",
+            show_default=False,
+        ),
+        data: str | None = typer.Option(
+            None, "--data", help="Dataset spec (same as the argument)", show_default=False
         ),
         opt: list[str] = typer.Option(
             None, "--set", "--opt", "-o", help="Loader option KEY=VALUE (repeatable), e.g. --set fold=2"
         ),
         as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     ) -> None:
-        """Load a dataset and print its modalities, dims, sequence lengths and split sizes."""
+        """Load a dataset and print its modalities, dims, sequence lengths and split sizes.
+
+        The dataset is named by the argument (`datasets info uci_mfeat`) or by --data.
+        """
         import json
 
         from infofusion.data.formats import dataset_info
 
-        info = dataset_info(data, **parse_options(opt))
+        if spec is not None and data is not None and spec != data:
+            raise typer.BadParameter(
+                f"two dataset specs given ({spec!r} and --data {data!r}); give one"
+            )
+        spec = spec if spec is not None else data
+        if spec is None:
+            raise typer.BadParameter("name the dataset: `datasets info SPEC` or --data SPEC")
+        info = dataset_info(spec, **parse_options(opt))
         if as_json:
             typer.echo(json.dumps(info, indent=2, default=str))
             return

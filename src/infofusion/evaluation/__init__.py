@@ -2,8 +2,11 @@
 
 from infofusion.evaluation.metrics import (
     HIGHER_IS_BETTER,
+    METRIC_PROTOCOLS,
     PROTOCOLS,
+    MetricProtocol,
     compute_metrics,
+    get_protocol,
     higher_is_better,
     per_modality_metrics,
     primary_metric,
@@ -11,8 +14,11 @@ from infofusion.evaluation.metrics import (
 
 __all__ = [
     "HIGHER_IS_BETTER",
+    "METRIC_PROTOCOLS",
     "PROTOCOLS",
+    "MetricProtocol",
     "compute_metrics",
+    "get_protocol",
     "higher_is_better",
     "per_modality_metrics",
     "primary_metric",

@@ -148,7 +148,7 @@ class Trainer:
         from infofusion.evaluation.metrics import higher_is_better, primary_metric
 
         self.selection_metric = config.metric or primary_metric(data.task, self.protocol)
-        self.higher_is_better = higher_is_better(self.selection_metric)
+        self.higher_is_better = higher_is_better(self.selection_metric, self.protocol)
         self.has_valid = "valid" in data.splits
         self.optimizer: torch.optim.Optimizer | None = None
         self.epoch = 0

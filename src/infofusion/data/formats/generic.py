@@ -161,7 +161,8 @@ def load_generic(
         modalities: keep only these modalities (list or comma-separated string).
         task: ``"classification"`` or ``"regression"``; inferred from the target dtype if None.
         protocol: metric protocol recorded in ``info["protocol"]`` (default
-            ``"classification"`` or ``"regression"`` after the task).
+            ``"classification"`` or ``"regression"`` after the task); a ``ConfigError`` if
+            it is unknown or for the other task.
         valid_fraction: when the data has no ``valid`` split, carve this share of train
             (stratified) with ``seed``; 0 (default) leaves the splits as they are.
         seed: seed of that carving.
@@ -170,6 +171,7 @@ def load_generic(
     Raises:
         FormatError: unreadable/truncated file, missing target, wrong dtype, inconsistent
             sample counts (each names the file and the array).
+        ConfigError: ``protocol`` is unknown or for the other task.
     """
     if arg is None:
         raise ConfigError("the 'generic' loader needs a path, e.g. 'generic:/path/data.npz'")
@@ -270,6 +272,10 @@ def load_generic(
         name=name or path.stem,
         info={"format": "generic", "source": str(path)},
     )
+    if protocol is not None:
+        from infofusion.evaluation.metrics import resolve_protocol
+
+        resolve_protocol(ds.task, protocol)  # ConfigError: unknown, or for the other task
     ds.info["protocol"] = protocol or ds.task
     if valid_fraction and "valid" not in ds.splits:
         ds = c.carve_valid(ds, valid_fraction, seed)
