@@ -23,7 +23,13 @@ from infofusion.methods.joint import JointFusion  # noqa: E402
 from infofusion.training import TrainConfig, fit  # noqa: E402
 from infofusion.training.distributed import init_if_launched, is_main_process  # noqa: E402
 from tests.helpers import xor_dataset  # noqa: E402
-from tests.training.toy_methods import OGMToy, StagedToy, WeightedJoint, changed_groups, dominant_dataset  # noqa: E402
+from tests.training.toy_methods import (  # noqa: E402
+    OGMToy,
+    StagedToy,
+    WeightedJoint,
+    changed_groups,
+    dominant_dataset,
+)
 
 
 def run(name: str, a: argparse.Namespace) -> dict[str, Any]:
@@ -46,7 +52,7 @@ def run(name: str, a: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {
         "metrics": res.metrics, "best_epoch": res.best_epoch,
         "weights_sum": float(weights.double().sum()), "weights_abs": float(weights.double().abs().sum()),
-        "history_loss": [h["loss"] for h in res.history],
+        "history_loss": [h["loss"] for h in res.history], "weights": weights.tolist(),
         "stages": [dataclasses.asdict(s) for s in res.stages],
     }
     if name == "weighted":

@@ -162,6 +162,7 @@ def ddp_runs(tmp_path_factory):
 def _assert_same_run(a, b):
     np.testing.assert_allclose(a["history_loss"], b["history_loss"], rtol=1e-4)
     assert b["weights_abs"] == pytest.approx(a["weights_abs"], rel=1e-4)
+    np.testing.assert_allclose(b["weights"], a["weights"], rtol=1e-4, atol=1e-6)  # every weight
     assert b["metrics"]["test/accuracy"] == pytest.approx(a["metrics"]["test/accuracy"], abs=0.01)
 
 

@@ -201,9 +201,9 @@ class FusionMethod(nn.Module, metaclass=_MethodMeta):
     multimodal: ClassVar[bool] = True
     #: Options ``bench`` runs the method with (e.g. ITHP's automatic modality order).
     bench_options: ClassVar[Mapping[str, Any]] = {}
-    #: DDP's ``find_unused_parameters``: None lets the engine decide (True for methods with
-    #: several stages); set True when a forward pass leaves a trainable parameter without a
-    #: gradient (a branch skipped, a loss term weighted 0).
+    #: DDP's ``find_unused_parameters`` (None: False). Set True when a training step can leave
+    #: a *trainable* parameter without a gradient (a branch skipped, a loss term weighted 0);
+    #: parameters a stage freezes do not count (the engine wraps after freezing).
     ddp_find_unused_parameters: ClassVar[bool | None] = None
     #: Alternative option names, alias -> parameter (e.g. ITHP's ``lambda`` -> ``lam``).
     option_aliases: ClassVar[Mapping[str, str]] = {}
