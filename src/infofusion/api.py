@@ -187,7 +187,9 @@ def bench(
         methods / datasets: restrict the grid (default: all methods, :data:`QUICK_DATASETS`).
         seeds: seeds per cell (default 3 when quick, 5 otherwise).
         out_dir: folder receiving ``results.jsonl`` and ``table.md`` (``table.html`` too).
-        config: base :class:`TrainConfig` (default: quick or full budget).
+        config: base :class:`TrainConfig` (default: :func:`bench_config`, quick or full budget).
+        progress: a bar on a terminal; one line per finished run (:func:`run_line`) when the
+            output is a file, pipe or CI log.
 
     Returns:
         (records, markdown table). Datasets whose optional dependency is missing are skipped

@@ -376,7 +376,14 @@ class Trainer:
         path = self._ckpt_path()
         if path is None or not self.config.resume or not path.exists():
             return None
-        return torch.load(path, map_location="cpu", weights_only=True)
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        missing = sorted({"model", "stopper", "shared_generator", "stage_results"} - set(state))
+        if missing:
+            raise ConfigError(
+                f"checkpoint {path} lacks {', '.join(missing)} (written by an older version?); "
+                "train again without resume"
+            )
+        return state
 
     # ------------------------------------------------------------------ the loop
     def _selection_score(self, valid: dict[str, float], metric: str) -> float:
