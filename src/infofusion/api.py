@@ -86,8 +86,8 @@ def train(
             ``unimodal``).
         on_result: called with ``(record, fit_result)`` after each seed.
         data_options: loader options when ``data`` is a spec (e.g. ``{"fold": 2}``).
-        plots_dir: folder for the plots a method draws of its own run (methods defining
-            ``save_plots(stem)``, e.g. ITHP's information plane); paths go to ``extra["plots"]``.
+        plots_dir: folder for the plots a method draws of its own run (its ``save_plots``
+            hook, e.g. ITHP's information plane); paths go to ``extra["plots"]``.
 
     Returns:
         One :class:`RunRecord` per seed (kind ``"train"``).
@@ -113,14 +113,14 @@ def train(
             "selection_metric": result.selection_metric,
             "epochs_run": len(result.history),
         }
-        if plots_dir is not None and hasattr(result.method, "save_plots"):
+        if len(result.stages) > 1:
+            extra["stages"] = [dataclasses.asdict(st) for st in result.stages]
+        if plots_dir is not None:
             Path(plots_dir).mkdir(parents=True, exist_ok=True)
             safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in f"{data_name}_{label}")
             extra["plots"] = result.method.save_plots(str(Path(plots_dir) / f"{safe}_seed{seed}"))
-        method_cfg = getattr(result.method, "config", {})
-        for key in ("order", "modality_order"):
-            if hasattr(result.method, key):
-                extra[key] = getattr(result.method, key)
+        method_cfg = result.method.get_params()
+        extra.update(result.method.run_info())
         rec = RunRecord(
             kind="train",
             config={
@@ -163,7 +163,7 @@ def bench_plan(
         for m in methods:
             # a method may declare the settings it should be benchmarked with (e.g. ITHP's
             # automatic modality order instead of the dataset's order)
-            options = dict(getattr(get("method", m), "bench_options", {}))
+            options = dict(get("method", m).bench_options)
             if m == "unimodal":
                 plan += [(spec, m, {**options, "modality": n}, f"unimodal:{n}") for n in names]
             else:
@@ -187,7 +187,9 @@ def bench(
         methods / datasets: restrict the grid (default: all methods, :data:`QUICK_DATASETS`).
         seeds: seeds per cell (default 3 when quick, 5 otherwise).
         out_dir: folder receiving ``results.jsonl`` and ``table.md`` (``table.html`` too).
-        config: base :class:`TrainConfig` (default: quick or full budget).
+        config: base :class:`TrainConfig` (default: :func:`bench_config`, quick or full budget).
+        progress: a bar on a terminal; one line per finished run (:func:`run_line`) when the
+            output is a file, pipe or CI log.
 
     Returns:
         (records, markdown table). Datasets whose optional dependency is missing are skipped
@@ -196,8 +198,8 @@ def bench(
         branches, ``test/synergy_branches``.
     """
     from infofusion.errors import MissingDependencyError
+    from infofusion.progress import Progress
     from infofusion.report import html_table, markdown_table, summarize
-    from infofusion.training import TrainConfig
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -205,7 +207,7 @@ def bench(
     if jsonl.exists():
         jsonl.unlink()
     if config is None:
-        config = TrainConfig(epochs=40, patience=8, batch_size=128, lr=2e-3, progress=False) if quick else TrainConfig(progress=False)
+        config = bench_config(quick)
     seeds = (3 if quick else 5) if seeds is None else seeds
     notes: list[str] = []
     usable = []
@@ -217,28 +219,23 @@ def bench(
             notes.append(f"- skipped `{spec}`: {exc}")
     plan = bench_plan(methods, usable)
     records: list[RunRecord] = []
-    from contextlib import nullcontext
     from itertools import groupby
 
-    from rich.progress import Progress
-
-    with (Progress(transient=True) if progress else nullcontext()) as bar:
-        task = bar.add_task("bench", total=len(plan)) if bar else None
+    n_runs = len(plan) * len(_seed_list(seeds))
+    with Progress(total=n_runs, description="bench", enabled=progress) as bar:
         for spec, runs in groupby(plan, key=lambda run: run[0]):
             ds = _as_dataset(spec)[0]
             spec_records: list[RunRecord] = []
             outputs: dict[tuple[str, int], Any] = {}  # (label, seed) -> test outputs
 
-            def keep(rec: RunRecord, result: Any, outputs: dict = outputs) -> None:
+            def keep(rec: RunRecord, result: Any, outputs: dict = outputs, spec: str = spec) -> None:
                 outputs[(rec.config["label"], rec.seed)] = result.test_outputs
+                bar.advance(run_line(rec, data=spec))
 
             for _, method, options, label in runs:
-                if bar:
-                    bar.update(task, description=f"{spec} · {label}")
+                bar.describe(f"{spec} · {label}")
                 spec_records += train(method, ds, seeds=seeds, config=config, method_options=options,
                                       label=label, on_result=keep)
-                if bar:
-                    bar.advance(task)
             if ds.task == "classification":
                 add_separate_synergy(spec_records, outputs)
             for r in spec_records:
@@ -254,6 +251,29 @@ def bench(
     (out / "table.md").write_text(table, encoding="utf-8")
     (out / "table.html").write_text(html_table(rows, metric_cols), encoding="utf-8")
     return records, table
+
+
+def bench_config(quick: bool = True) -> Any:
+    """The :class:`~infofusion.training.TrainConfig` of ``bench``: the quick budget (40 epochs
+    at most, patience 8, lr 2e-3) or the defaults; no per-epoch bar."""
+    from infofusion.training.config import TrainConfig
+
+    if quick:
+        return TrainConfig(epochs=40, patience=8, batch_size=128, lr=2e-3, progress=False)
+    return TrainConfig(progress=False)
+
+
+def run_line(record: RunRecord, data: str | None = None) -> str:
+    """One log line for a finished run: method, dataset, seed, headline test metric, seconds."""
+    metric = record.extra.get("selection_metric")
+    key = f"test/{metric}" if metric and f"test/{metric}" in record.metrics else next(
+        (k for k in record.metrics if k.startswith("test/")), None
+    )
+    value = f"{key} {record.metrics[key]:.4f}" if key is not None else "no test split"
+    label = record.config.get("label") or record.config.get("method")
+    where = data if data is not None else record.config.get("data")
+    wall = record.timings.get("wall", record.timings.get("fit", float("nan")))
+    return f"{label} {where} seed {record.seed}: {value} ({wall:.1f} s)"
 
 
 def add_separate_synergy(records: Sequence[RunRecord], outputs: dict[tuple[str, int], Any]) -> None:

@@ -6,8 +6,9 @@ it) and does not import torch at runtime, so the CLI can read records without lo
 The four contracts:
 
 * **Data** -- :class:`infofusion.data.MultimodalDataset` hands out :class:`Batch` objects.
-* **Fusion method** -- an ``nn.Module`` whose ``forward(batch)`` returns a :class:`MethodOutput`
-  and which may implement any of the :class:`TrainingHooks`.
+* **Fusion method** -- a ``FusionMethod`` (``infofusion.methods.base``) whose ``forward(batch)``
+  returns a :class:`MethodOutput`; its training hooks are typed methods of that base class,
+  listed in the "Method hooks" section of ``docs/architecture.md``.
 * **Estimator** -- :class:`MIEstimator`: ``estimate(x, y) -> Estimate`` plus ``parameters()``.
 * **Results** -- :class:`RunRecord` (and other records) written as JSON lines.
 """
@@ -130,30 +131,35 @@ class MethodOutput:
     unimodal: dict[str, torch.Tensor] = field(default_factory=dict)
 
 
-@runtime_checkable
-class TrainingHooks(Protocol):
-    """Optional behaviour a method declares to the trainer (all hooks are optional).
-
-    The trainer calls a hook only when the method defines it; a method implements the ones it
-    needs (stages, freezing, epoch-level weight updates, pre-trained parts).
-
-    * ``stages() -> list[StageSpec]``: multi-stage training; the trainer runs each stage in turn.
-    * ``on_stage_start(stage, trainer)``: freeze/unfreeze parameters, reset optimiser groups.
-    * ``on_fit_start(trainer)``: e.g. pre-train unimodal parts on ``trainer.train_data``.
-    * ``on_epoch_start(epoch, trainer)`` / ``on_epoch_end(epoch, trainer)``: epoch-level updates
-      (e.g. modality weights re-estimated from the last epoch's outputs).
-    * ``after_backward(trainer)``: gradient surgery (modulation, clipping per encoder).
-    * ``loss_weights() -> dict[str, float]``: weights of named loss terms.
-    """
-
-
 @dataclass(frozen=True)
 class StageSpec:
-    """One stage of a multi-stage method: a name, an epoch budget and whether to reselect."""
+    """One stage of a multi-stage method, as declared by ``FusionMethod.stages()``.
+
+    At the start of each stage the engine makes exactly the parameters of ``train`` trainable,
+    calls ``on_stage_start``, re-wraps the method for DDP and builds a fresh optimiser with
+    learning rate ``lr * lr_factor``; at its end it restores the weights selected on
+    ``metric`` (see the "Method hooks" section of ``docs/architecture.md``).
+
+    Attributes:
+        name: the stage's name (shown in history rows and progress).
+        max_epochs: epoch budget of the stage (default: the run's ``epochs``).
+        select_on_valid: keep the weights of the stage's best validation epoch (False: keep
+            the last epoch's weights).
+        metric: validation metric selecting the stage's weights, e.g. ``"m1/accuracy"`` for a
+            stage that trains the ``m1`` branch (keys as in ``evaluation.metrics``; default: the
+            run's selection metric).
+        lr_factor: the stage's learning rate is ``config.lr * lr_factor``.
+        train: names of ``parameter_groups()`` trained in this stage, every other parameter
+            frozen; ``None`` restores what the method left trainable at fit start (all
+            parameters unless the method froze some at construction).
+    """
 
     name: str
     max_epochs: int | None = None
     select_on_valid: bool = True
+    metric: str | None = None
+    lr_factor: float = 1.0
+    train: tuple[str, ...] | None = None
 
 
 # --------------------------------------------------------------------------------------------

@@ -93,3 +93,72 @@ def test_train_plots_option_writes_the_information_plane(tmp_path, monkeypatch):
     assert sorted(p.rsplit(".", 1)[1] for p in rec.extra["plots"]) == ["png", "svg"]
     assert all((plots / p.rsplit("/", 1)[1]).stat().st_size > 1000 for p in rec.extra["plots"])
     assert "wrote" in res.output
+
+
+def test_training_options_are_the_fields_of_train_config():
+    """One source of defaults and help: every TrainConfig field is an option of `train` (the
+    seed comes from --seeds/--seed-start) and, where it makes sense, of `bench`."""
+    import dataclasses
+
+    import typer
+
+    from infofusion.training.config import TrainConfig
+
+    commands = typer.main.get_command(app).commands
+    fields = {f.name: f for f in dataclasses.fields(TrainConfig)}
+    train = {p.name: p for p in commands["train"].params}
+    assert set(fields) - {"seed"} <= set(train)
+    for name, f in fields.items():
+        if name != "seed":
+            assert train[name].default == f.default and train[name].help == f.metadata["help"]
+    bench = {p.name for p in commands["bench"].params}
+    assert set(fields) - {"seed", "checkpoint_dir", "resume", "progress"} <= bench
+
+
+def test_train_sets_any_config_field_and_logs_one_line_per_seed(tmp_path, monkeypatch):
+    import infofusion.data as data_mod
+    from tests.helpers import xor_dataset
+
+    monkeypatch.setattr(data_mod, "load_dataset", lambda spec, **kw: xor_dataset(n=200))
+    out = tmp_path / "r.jsonl"
+    res = CliRunner().invoke(app, ["train", "-m", "late", "-d", "xor", "--seeds", "2", "--epochs", "2", "--out", str(out),
+                                   "--grad-clip", "0.5", "--no-standardize", "--eval-batch-size", "64",
+                                   "--set", "hidden=16"])
+    assert res.exit_code == 0, res.output
+    cfg = read_records(out)[0].config["train"]
+    assert (cfg["grad_clip"], cfg["standardize"], cfg["eval_batch_size"], cfg["epochs"]) == (0.5, False, 64, 2)
+    lines = [ln for ln in res.output.splitlines() if ln.startswith("[")]
+    assert [ln.split(" test/accuracy")[0] for ln in lines] == ["[1/2] late xor seed 0:", "[2/2] late xor seed 1:"]
+
+
+def test_bench_training_options_replace_the_budget(monkeypatch):
+    import infofusion.api as api
+
+    seen = {}
+
+    def fake_bench(**kw):
+        seen.update(kw)
+        return [], "table"
+
+    monkeypatch.setattr(api, "bench", fake_bench)
+    res = CliRunner().invoke(app, ["bench", "--quick", "--epochs", "3", "--grad-clip", "1.0", "--out", "/nonexistent"])
+    assert res.exit_code == 0, res.output
+    cfg = seen["config"]
+    assert (cfg.epochs, cfg.grad_clip, cfg.patience, cfg.lr) == (3, 1.0, 8, 2e-3)  # the rest: quick budget
+    CliRunner().invoke(app, ["bench", "--quick", "--out", "/nonexistent"])
+    assert seen["config"] is None  # nothing given: the api's own budget
+
+
+def test_bench_prints_one_line_per_run_when_not_a_terminal(tmp_path, monkeypatch, capsys):
+    import infofusion.api as api
+    from infofusion.training import TrainConfig
+    from tests.helpers import xor_dataset
+
+    monkeypatch.setattr(api, "_as_dataset", lambda spec, options=None: (xor_dataset(n=200, seed=4), spec))
+    records, _ = api.bench(methods=["joint", "unimodal"], datasets=["xor"], seeds=1, out_dir=tmp_path,
+                           config=TrainConfig(epochs=1, progress=False))
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == len(records) == 3
+    for i, (line, rec) in enumerate(zip(lines, records, strict=True)):
+        assert line.startswith(f"[{i + 1}/3] {rec.config['label']} xor seed 0: test/accuracy ")
+        assert f"{rec.metrics['test/accuracy']:.4f}" in line and line.endswith(" s)")

@@ -315,7 +315,9 @@ def test_automatic_order_rebuilds_the_model_at_fit_start():
     assert model.order == ["a", "b", "c"]  # provisional until data is seen
     model.on_fit_start(SimpleNamespace(data=data))
     assert model.order == ["b", "c", "a"]
-    assert model.config["order_chosen"] == ["b", "c", "a"]
+    info = model.run_info()  # recorded in each run's extra
+    assert info["modality_order"] == ["b", "c", "a"]
+    assert (info["order_report"]["prime"], info["order_report"]["detectors"]) == ("b", ["c", "a"])
     assert model.prime_net.net[0].in_features == 3 and model.link_dec[0][3].out_features == 2
     assert model(data.batch(torch.arange(5))).prediction.shape == (5, 2)
 

@@ -19,6 +19,7 @@ from infofusion.interfaces import StageSpec
 from infofusion.methods.joint import JointFusion
 from infofusion.training import TrainConfig, fit
 from tests.helpers import regression_dataset, xor_dataset
+from tests.training.toy_methods import StagedToy, expected_staged_changes
 
 JOB = Path(__file__).with_name("resume_job.py")
 ROOT = Path(__file__).resolve().parents[2]
@@ -106,13 +107,15 @@ def _run_job(out, *args, env=None):
 
 
 def test_resume_after_sigkill_gives_same_result(tmp_path):
+    """A method with per-sample state (refreshed every epoch, used in the loss) killed mid-run
+    and resumed ends bit-identical to an uninterrupted run: weights, losses and the state."""
     ref = tmp_path / "ref.json"
     _run_job(ref, "--epochs", "10")
     ckpt, out = tmp_path / "ckpt", tmp_path / "resumed.json"
     proc = subprocess.Popen([sys.executable, str(JOB), str(out), "--ckpt", str(ckpt), "--sleep", "0.4", "--epochs", "10"],
                             cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
-    last = ckpt / "last.pt"
+    last = ckpt / "weighted" / "last.pt"
     while time.time() < deadline:
         if last.exists():
             state = torch.load(last, weights_only=True)
@@ -121,14 +124,17 @@ def test_resume_after_sigkill_gives_same_result(tmp_path):
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    killed_at = torch.load(last, weights_only=True)["epoch"]
-    assert 2 <= killed_at < 9, "the job must be killed mid-run"
+    killed = torch.load(last, weights_only=True)
+    assert 2 <= killed["epoch"] < 9, "the job must be killed mid-run"
+    assert "_sample_states._extra_state" in killed["model"]  # the state is in the checkpoint
     assert not out.exists()
     _run_job(out, "--ckpt", str(ckpt), "--resume", "--epochs", "10")
-    a, b = json.loads(ref.read_text()), json.loads(out.read_text())
+    a, b = json.loads(ref.read_text())["weighted"], json.loads(out.read_text())["weighted"]
     assert a["history_loss"] == b["history_loss"]
     assert a["metrics"] == b["metrics"]
     assert a["weights_sum"] == b["weights_sum"]
+    assert a["state"] == b["state"]
+    assert len(set(a["state"])) > 10  # the state is really per sample, not a constant
 
 
 def _free_port() -> int:
@@ -137,17 +143,55 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_ddp_two_processes_matches_single_process(tmp_path):
-    single = tmp_path / "single.json"
-    _run_job(single, "--epochs", "4", "--dropout", "0")
-    ddp = tmp_path / "ddp.json"
+@pytest.fixture(scope="module")
+def ddp_runs(tmp_path_factory):
+    """The same toy methods trained in one process and in two gloo processes (one launch each)."""
+    tmp = tmp_path_factory.mktemp("ddp")
+    args = ["--methods", "joint,weighted,ogm,staged", "--epochs", "4", "--dropout", "0"]
+    single, ddp = tmp / "single.json", tmp / "ddp.json"
+    _run_job(single, *args)
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
-         "--master_port", str(_free_port()), str(JOB), str(ddp), "--epochs", "4", "--dropout", "0"],
+         "--master_port", str(_free_port()), str(JOB), str(ddp), *args],
         cwd=ROOT, env=env, check=True, capture_output=True, text=True, timeout=300,
     )
-    a, b = json.loads(single.read_text()), json.loads(ddp.read_text())
+    return json.loads(single.read_text()), json.loads(ddp.read_text())
+
+
+def _assert_same_run(a, b):
     np.testing.assert_allclose(a["history_loss"], b["history_loss"], rtol=1e-4)
     assert b["weights_abs"] == pytest.approx(a["weights_abs"], rel=1e-4)
+    np.testing.assert_allclose(b["weights"], a["weights"], rtol=1e-4, atol=1e-6)  # every weight
     assert b["metrics"]["test/accuracy"] == pytest.approx(a["metrics"]["test/accuracy"], abs=0.01)
+
+
+@pytest.mark.parametrize("name", ["joint", "weighted"])
+def test_ddp_two_processes_matches_single_process(ddp_runs, name):
+    single, ddp = ddp_runs
+    _assert_same_run(single[name], ddp[name])
+    if name == "weighted":  # per-sample state: every process computes the same values
+        np.testing.assert_allclose(single[name]["state"], ddp[name]["state"], rtol=1e-4)
+
+
+def test_ddp_gradient_modulation_matches_single_process(ddp_runs):
+    """OGM-GE coefficients from global-batch statistics (all_reduce) and noise from the shared
+    generator: two processes apply the same modulation as one process on the whole batch."""
+    single, ddp = ddp_runs
+    _assert_same_run(single["ogm"], ddp["ogm"])
+    coeff_single = [c["a"] for c in single["ogm"]["coefficients"]]
+    np.testing.assert_allclose(coeff_single, [c["a"] for c in ddp["ogm"]["coefficients"]], rtol=1e-4)
+    assert min(coeff_single) < 0.7  # the dominant modality's gradients were really scaled down
+
+
+def test_ddp_stages_match_single_process(ddp_runs):
+    """Three stages under DDP: same losses, weights, frozen/trained parts and selected epochs;
+    the fusion head, frozen at construction and perturbed on rank 1 at fit start, is
+    synchronised when the engine wraps the method at the stage start."""
+    single, ddp = ddp_runs
+    _assert_same_run(single["staged"], ddp["staged"])
+    spec = xor_dataset(n=640, seed=3).standardize().spec
+    expected = expected_staged_changes(StagedToy(spec, hidden=32, embed_dim=16))
+    assert ddp["staged"]["changed"] == single["staged"]["changed"] == expected
+    assert [s["best_epoch"] for s in ddp["staged"]["stages"]] == [s["best_epoch"] for s in single["staged"]["stages"]]
+    assert [s["metric"] for s in ddp["staged"]["stages"]] == ["a/accuracy", "accuracy", "accuracy"]

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
-from infofusion.cli.options import parse_options
+from infofusion.cli.options import dataclass_options, dataclass_values, parse_options
+from infofusion.training.config import TrainConfig
 
 
 def _print_table(rows: list[dict], metrics: list[str]) -> None:
@@ -27,70 +29,78 @@ def _print_table(rows: list[dict], metrics: list[str]) -> None:
 
 def register(app: typer.Typer) -> None:
     @app.command()
+    @dataclass_options(TrainConfig, exclude=("seed",))
     def train(
         method: str = typer.Option(..., "--method", "-m", help="Method name (see `infofusion methods`)."),
         data: str = typer.Option("synthetic:synergy", "--data", "-d", help="Dataset spec, e.g. synthetic:synergy, uci_mfeat, mmsa:PATH."),
         seeds: int = typer.Option(1, "--seeds", help="Number of seeds (seed-start .. seed-start+n-1)."),
         seed_start: int = typer.Option(0, "--seed-start", help="First seed."),
-        epochs: int = typer.Option(100, "--epochs"),
-        batch_size: int = typer.Option(128, "--batch-size"),
-        lr: float = typer.Option(1e-3, "--lr"),
-        weight_decay: float = typer.Option(1e-4, "--weight-decay"),
-        patience: int = typer.Option(10, "--patience", help="Early-stopping patience on validation (0: off)."),
-        metric: str | None = typer.Option(None, "--metric", help="Validation metric for model selection."),
-        protocol: str | None = typer.Option(None, "--protocol", help="Metric protocol (mmsa, magbert, mult, sims, classification, regression)."),
-        options: list[str] | None = typer.Option(None, "--set", help="Method option key=value (repeatable)."),
-        data_options: list[str] | None = typer.Option(None, "--data-set", help="Dataset loader option key=value (repeatable), e.g. fold=2."),
+        options: list[str] | None = typer.Option(None, "--set", help="Method option KEY=VALUE (repeatable), e.g. --set hidden=64."),
+        data_options: list[str] | None = typer.Option(None, "--data-set", help="Dataset loader option KEY=VALUE (repeatable), e.g. fold=2."),
         out: Path = typer.Option(Path("results/train.jsonl"), "--out", help="JSON-lines file receiving one record per seed."),
-        checkpoint_dir: Path | None = typer.Option(None, "--checkpoint-dir", help="Write a checkpoint every epoch (one subfolder per seed)."),
-        resume: bool = typer.Option(False, "--resume", help="Continue from the checkpoint in --checkpoint-dir."),
         plots: Path | None = typer.Option(None, "--plots", help="Folder for the method's own plots (e.g. ITHP's information plane)."),
-        device: str = typer.Option("auto", "--device", help="auto (CUDA when present), cpu or cuda."),
-        progress: bool = typer.Option(True, "--progress/--no-progress"),
+        **train_options: Any,
     ) -> None:
-        """Train a method on a dataset over seeds and print mean ± std of the test metrics."""
+        """Train a method on a dataset over seeds and print mean ± std of the test metrics.
+
+        The training options (--epochs ... --eval-batch-size) are the fields of TrainConfig.
+        When the output is not a terminal, one line is printed per finished seed.
+        """
+        from infofusion.api import run_line
         from infofusion.api import train as api_train
+        from infofusion.progress import Progress
         from infofusion.report import summarize
-        from infofusion.training import TrainConfig
         from infofusion.training.distributed import init_if_launched, is_main_process
 
         init_if_launched()
         opts = parse_options(options)
-        cfg = TrainConfig(
-            epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, patience=patience,
-            metric=metric, protocol=protocol, device=device, progress=progress, resume=resume,
-            checkpoint_dir=str(checkpoint_dir) if checkpoint_dir else None,
-        )
-        records = api_train(method, data, seeds=list(range(seed_start, seed_start + seeds)), config=cfg,
-                            method_options=opts, out=out if is_main_process() else None,
-                            data_options=parse_options(data_options), plots_dir=plots)
-        if not is_main_process():
+        cfg = TrainConfig(**dataclass_values(TrainConfig, train_options))
+        main = is_main_process()
+        # on a terminal the trainer draws a bar per run; a log gets one line per seed
+        with Progress(total=seeds, enabled=cfg.progress and main, bar=False) as progress:
+            records = api_train(method, data, seeds=list(range(seed_start, seed_start + seeds)), config=cfg,
+                                method_options=opts, out=out if main else None,
+                                data_options=parse_options(data_options), plots_dir=plots,
+                                on_result=lambda rec, _: progress.advance(run_line(rec)))
+        if not main:
             return
         from infofusion.report.tables import headline_metrics
 
         keys = headline_metrics(records)
         _print_table(summarize(records, keys), keys)
         extra = records[-1].extra
-        if "order" in extra or "modality_order" in extra:
-            typer.echo(f"modality order: {extra.get('order', extra.get('modality_order'))}")
+        if "modality_order" in extra:
+            typer.echo(f"modality order: {extra['modality_order']}")
         for r in records:
             for path in r.extra.get("plots", []):
                 typer.echo(f"wrote {path}")
         typer.echo(f"records appended to {out}")
 
     @app.command()
+    @dataclass_options(TrainConfig, exclude=("seed", "checkpoint_dir", "resume", "progress"),
+                       unset="(default: the bench budget, see --quick)")
     def bench(
-        quick: bool = typer.Option(False, "--quick", help="Short budget (40 epochs max, 3 seeds)."),
+        quick: bool = typer.Option(False, "--quick", help="Short budget (40 epochs max, patience 8, lr 2e-3; 3 seeds)."),
         methods: list[str] | None = typer.Option(None, "--method", "-m", help="Restrict to these methods (repeatable)."),
         datasets: list[str] | None = typer.Option(None, "--data", "-d", help="Restrict to these datasets (repeatable)."),
         seeds: int | None = typer.Option(None, "--seeds"),
         out_dir: Path = typer.Option(Path("results/bench"), "--out", help="Folder for results.jsonl, table.md and table.html."),
-        progress: bool = typer.Option(True, "--progress/--no-progress"),
+        progress: bool = typer.Option(True, "--progress/--no-progress", help="Bar on a terminal, one line per run otherwise."),
+        **train_options: Any,
     ) -> None:
-        """Run every registered method on the built-in datasets; write a Markdown table."""
-        from infofusion.api import bench as api_bench
+        """Run every registered method on the built-in datasets; write a Markdown table.
 
-        _, table = api_bench(quick=quick, methods=methods, datasets=datasets, seeds=seeds, out_dir=out_dir, progress=progress)
+        Training options given here (--epochs, --lr, ...) replace the bench budget's.
+        """
+        import dataclasses
+
+        from infofusion.api import bench as api_bench
+        from infofusion.api import bench_config
+
+        given = dataclass_values(TrainConfig, train_options, drop_none=True)
+        config = dataclasses.replace(bench_config(quick), **given) if given else None
+        _, table = api_bench(quick=quick, methods=methods, datasets=datasets, seeds=seeds, out_dir=out_dir,
+                             progress=progress, config=config)
         typer.echo(table)
         typer.echo(f"written: {out_dir / 'results.jsonl'}, {out_dir / 'table.md'}, {out_dir / 'table.html'}")
 

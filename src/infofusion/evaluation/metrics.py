@@ -21,7 +21,7 @@ protocol or metric name is a :class:`ConfigError` naming it and the allowed ones
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -273,8 +273,9 @@ def compute_metrics(
     task: str,
     protocol: str | None = None,
     n_classes: int | None = None,
+    only: Collection[str] | None = None,
 ) -> dict[str, float]:
-    """All metrics of one protocol.
+    """All metrics of one protocol (or the subset ``only``).
 
     Args:
         y_true: ``(N,)`` class labels (classification) or scores (regression).
@@ -284,6 +285,8 @@ def compute_metrics(
         protocol: one of :data:`METRIC_PROTOCOLS` (default: ``"classification"`` /
             ``"regression"``).
         n_classes: expected number of columns of a classification prediction (checked if given).
+        only: return only these metrics of the protocol (unknown names are ignored); the
+            classification protocol then skips the costly ones not asked for.
 
     Returns:
         metric name -> float, in the order of the protocol's ``metrics``. NaN for every metric
@@ -336,14 +339,21 @@ def compute_metrics(
             )
         y, pred = y.astype(np.float64), pred.astype(np.float64)
     scores = proto.task == "regression" or pred.ndim == 2  # not (N,) hard labels
+    keep = proto.metrics if only is None else [m for m in proto.metrics if m in set(only)]
     if scores and pred.dtype.kind == "f" and not np.all(np.isfinite(pred)):
-        return dict.fromkeys(proto.metrics, NAN)
+        return dict.fromkeys(keep, NAN)
     import sklearn
 
     # The inputs are checked above; scikit-learn's own checks of every argument of every call
     # would cost more than the metrics on a validation split.
     with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
-        return proto.compute(y, pred)
+        if only is None:
+            return proto.compute(y, pred)
+        if proto.task == "classification":
+            values = proto.compute(y, pred, names=keep)  # type: ignore[call-arg]
+        else:  # every regression protocol is cheap: compute all, keep the asked ones
+            values = proto.compute(y, pred)
+    return {m: values[m] for m in keep if m in values}
 
 
 def per_modality_metrics(
@@ -352,6 +362,7 @@ def per_modality_metrics(
     task: str,
     protocol: str | None = None,
     n_classes: int | None = None,
+    only: Collection[str] | None = None,
 ) -> dict[str, float]:
     """Metrics of each unimodal branch, keyed ``"<modality>/<metric>"`` (``"m1/accuracy"``).
 
@@ -359,10 +370,10 @@ def per_modality_metrics(
         y_true: ``(N,)`` targets.
         predictions: modality name -> that branch's prediction, same layout as for
             :func:`compute_metrics`.
-        task, protocol, n_classes: as for :func:`compute_metrics`.
+        task, protocol, n_classes, only: as for :func:`compute_metrics`.
     """
     out: dict[str, float] = {}
     for name, pred in predictions.items():
-        for key, value in compute_metrics(y_true, pred, task, protocol, n_classes).items():
+        for key, value in compute_metrics(y_true, pred, task, protocol, n_classes, only).items():
             out[f"{name}/{key}"] = value
     return out

@@ -17,6 +17,8 @@ Conventions for degenerate input:
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import numpy as np
 
 from infofusion.errors import DataValidationError
@@ -170,7 +172,9 @@ def mean_average_precision(y_true: np.ndarray, scores: np.ndarray) -> float:
 
 
 # ------------------------------------------------------------------------------ protocols
-def classification_metrics(y_true: np.ndarray, prediction: np.ndarray) -> dict[str, float]:
+def classification_metrics(
+    y_true: np.ndarray, prediction: np.ndarray, names: Collection[str] | None = None
+) -> dict[str, float]:
     """Accuracy, macro/weighted F1, weighted precision/recall and mAP.
 
     Args:
@@ -178,6 +182,8 @@ def classification_metrics(y_true: np.ndarray, prediction: np.ndarray) -> dict[s
         prediction: ``(N, C)`` logits or probabilities (rows summing to one are used as is,
             anything else goes through a softmax for mAP), or ``(N,)`` integer hard labels (mAP
             is then omitted). Ties in ``argmax`` go to the lowest class index.
+        names: compute only these metrics (None: all). The training loop asks for its
+            selection metric alone every epoch; F1 and mAP cost far more than accuracy.
     """
     y_true = np.asarray(y_true).astype(np.int64)
     prediction = np.asarray(prediction)
@@ -193,9 +199,11 @@ def classification_metrics(y_true: np.ndarray, prediction: np.ndarray) -> dict[s
     else:
         y_pred = prediction.argmax(axis=1)
         scores = _as_probabilities(prediction)
+    want = None if names is None else set(names)
     out = {"accuracy": accuracy(y_true, y_pred)}
-    out.update(f1_scores(y_true, y_pred))
-    if scores is not None:
+    if want is None or want - {"accuracy", "mAP"}:
+        out.update(f1_scores(y_true, y_pred))
+    if scores is not None and (want is None or "mAP" in want):
         out["mAP"] = mean_average_precision(y_true, scores)
     return out
 

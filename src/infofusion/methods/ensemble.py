@@ -32,7 +32,6 @@ class Ensemble(FusionMethod):
         if average not in ("prob", "logit"):
             raise ConfigError(f"ensemble: average must be 'prob' or 'logit', got {average!r}")
         self.average = average
-        self.config["average"] = average
         self.encoders = self.make_encoders()
         self.heads = nn.ModuleDict({m: self.make_head(self.embed_dim) for m in self.modality_names})
 

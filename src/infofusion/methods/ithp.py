@@ -211,8 +211,8 @@ class ITHP(FusionMethod):
     name: ClassVar[str] = "ithp"
     #: benchmarked with the automatic modality order (the reference fixes it by hand)
     bench_options: ClassVar[dict[str, Any]] = {"order": "auto"}
-    #: layers are rebuilt when the order is chosen at fit start; let DDP tolerate unused ones
-    ddp_find_unused_parameters: ClassVar[bool] = True
+    #: ``lambda`` is a Python keyword, so the option is ``lam``; ``lambda=...`` is accepted too
+    option_aliases: ClassVar[dict[str, str]] = {"lambda": "lam"}
 
     def __init__(
         self,
@@ -249,8 +249,6 @@ class ITHP(FusionMethod):
         modalities: Sequence[str] | None = None,
         **options: Any,
     ) -> None:
-        if "lambda" in options:
-            lam = float(options.pop("lambda"))
         super().__init__(spec, hidden, embed_dim, encoder, dropout, modalities, **options)
         for opt, value, allowed in (
             ("prime_encoder", prime_encoder, PRIME_ENCODERS),
@@ -306,31 +304,6 @@ class ITHP(FusionMethod):
             chosen = names
         self._fixed_prime = prime
         self._build(chosen)
-        self.config.update(
-            {
-                "order": "auto" if self.order_auto else list(chosen),
-                "beta": self.beta,
-                "gamma": self.gamma,
-                "lambda": self.lam,
-                "recon_weights": self._recon_weights_opt,
-                "link_weights": self._link_weights_opt,
-                "ib_scale": ib_scale,
-                "kl_weight": self.kl_weight,
-                "latent_dims": list(self.latent_dims),
-                "inter_dim": self.inter_dim,
-                "drop_prob": self.drop_prob,
-                "readout_dropout": self.readout_dropout,
-                "d_model": self.d_model,
-                "prime_encoder": prime_encoder,
-                "readout": readout,
-                "pool": pool,
-                "shift": self.shift,
-                "sample_eval": self.sample_eval,
-                "scale": scale,
-                "estimator": estimator if isinstance(estimator, str) else type(estimator).__name__,
-                "order_criterion": order_criterion,
-            }
-        )
 
     # ---------------------------------------------------------------- construction
     def _check_order(self, order: list[str]) -> None:
@@ -453,9 +426,6 @@ class ITHP(FusionMethod):
             self._build(report.order)
             self.to(device)
         self.order_report = report
-        self.config.update(latent_dims=list(self.latent_dims), d_model=self.d_model)
-        self.config["order_chosen"] = report.order
-        self.config["order_report"] = report.to_dict()
         return report
 
     @torch.no_grad()
@@ -493,14 +463,7 @@ class ITHP(FusionMethod):
     def on_fit_start(self, trainer: Any) -> None:
         """Resolve an automatic order and fit detector scaling on the training split only."""
         self.info_plane = []
-        before = self.order
-        self.prepare(trainer.data, "train")
-        model = getattr(trainer, "model", self)
-        if self.order != before and model is not self:
-            # the modules were rebuilt after the trainer wrapped the old ones (DDP): wrap anew
-            from infofusion.training import distributed
-
-            trainer.model = distributed.wrap(self, trainer.device)
+        self.prepare(trainer.data, "train")  # may rebuild the modules: the engine wraps for DDP after
 
     def on_epoch_end(self, epoch: int, trainer: Any) -> None:
         if not self.track_info_plane:
@@ -508,6 +471,13 @@ class ITHP(FusionMethod):
         data = trainer.data
         split = "valid" if "valid" in data.splits else "train"
         self.info_plane.extend(self.information_plane_points(data, split, epoch))
+
+    def run_info(self) -> dict[str, Any]:
+        """The modality order used (and, when chosen automatically, the estimates behind it)."""
+        info: dict[str, Any] = {"modality_order": self.order}
+        if self.order_report is not None:
+            info["order_report"] = self.order_report.to_dict()
+        return info
 
     @torch.no_grad()
     def save_plots(self, stem: str) -> list[str]:

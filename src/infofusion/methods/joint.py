@@ -29,7 +29,6 @@ class JointFusion(FusionMethod):
         if fusion not in ("intermediate", "early"):
             raise ConfigError(f"joint: fusion must be 'intermediate' or 'early', got {fusion!r}")
         self.fusion = fusion
-        self.config["fusion"] = fusion
         if fusion == "intermediate":
             self.encoders = self.make_encoders()
             self.head = self.make_head(self.embed_dim * len(self.modality_names))

@@ -31,7 +31,6 @@ class TensorFusion(FusionMethod):
             while (tfn_dim + 1) ** m > max_fused and tfn_dim > 1:
                 tfn_dim -= 1
         self.tfn_dim = tfn_dim
-        self.config["tfn_dim"] = tfn_dim
         self.encoders = self.make_encoders()
         self.proj = nn.ModuleDict({m: nn.Linear(self.embed_dim, tfn_dim) for m in self.modality_names})
         self.head = self.make_head((tfn_dim + 1) ** len(self.modality_names))

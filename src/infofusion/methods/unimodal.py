@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from infofusion.errors import ConfigError
 from infofusion.interfaces import Batch, MethodOutput, TaskSpec
 from infofusion.methods.base import FusionMethod
 from infofusion.registry import register
@@ -23,9 +24,10 @@ class Unimodal(FusionMethod):
 
     def __init__(self, spec: TaskSpec, modality: str | None = None, **kw: Any) -> None:
         modality = modality or spec.names[0]
-        super().__init__(spec, modalities=[modality], **kw)
+        if kw.get("modalities") not in (None, [modality], (modality,)):
+            raise ConfigError(f"unimodal: modalities={kw['modalities']!r} contradicts modality='{modality}'")
+        super().__init__(spec, **{**kw, "modalities": [modality]})
         self.modality = modality
-        self.config["modality"] = modality
         self.encoders = self.make_encoders()
         self.head = self.make_head(self.embed_dim)
 

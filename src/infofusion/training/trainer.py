@@ -1,23 +1,23 @@
 """The training engine: a plain PyTorch loop that the whole library shares.
 
 In-memory feature data is batched by tensor indexing; model selection and early stopping use the
-validation split only; a checkpoint is written after every epoch (atomically) so ``resume=True``
-continues a killed run to the same result; seeds make runs repeatable; DistributedDataParallel is
-used when launched by ``torchrun``. Method-specific behaviour (stages, freezing, epoch-level
-updates, gradient surgery) comes from hooks the method defines, never from special cases here.
+validation split only (:class:`~infofusion.training.auxiliary.EarlyStopping`); a checkpoint is
+written after every epoch (atomically) so ``resume=True`` continues a killed run to the same
+result; seeds make runs repeatable; DistributedDataParallel is used when launched by
+``torchrun``. Method-specific behaviour (stages, freezing, epoch-level updates, gradient
+modulation, per-sample state) comes from the typed hooks of
+:class:`~infofusion.methods.base.FusionMethod`, never from special cases here.
 """
 
 from __future__ import annotations
 
 import copy
-import dataclasses
 import math
 import os
 import random
 import time
-from collections.abc import Iterator
-from contextlib import nullcontext
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterator
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,49 +28,32 @@ from torch import nn
 from infofusion.data.dataset import MultimodalDataset
 from infofusion.errors import ConfigError
 from infofusion.interfaces import Batch, MethodOutput, StageSpec
+from infofusion.methods.base import FusionMethod
 from infofusion.training import distributed as dist_utils
+from infofusion.training.auxiliary import EarlyStopping
+from infofusion.training.config import TrainConfig
+
+__all__ = ["FitResult", "StageResult", "TrainConfig", "Trainer", "build_method", "fit", "seed_everything"]
 
 
 @dataclass
-class TrainConfig:
-    """Options of one training run (all recorded with the results).
+class StageResult:
+    """How one stage ended: the metric that selected its weights and the selected epoch.
 
     Attributes:
-        epochs: maximum epochs (per stage for multi-stage methods).
-        batch_size: global batch size (split across processes under DDP).
-        lr, weight_decay: AdamW settings.
-        patience: early stopping after this many epochs without validation improvement
-            (``0`` disables early stopping).
-        seed: seeds python, numpy and torch; also fixes the shuffling order.
-        metric: validation metric used for model selection (default: the protocol's primary).
-        protocol: metric protocol (default: ``dataset.info['protocol']`` or by task).
-        standardize: z-score modalities with statistics of the training split.
-        grad_clip: max gradient norm (None: no clipping).
-        checkpoint_dir: write ``last.pt`` there after every epoch.
-        resume: continue from ``checkpoint_dir/last.pt`` if present.
-        device: ``auto`` (CUDA when present), ``cpu`` or ``cuda``.
-        progress: show a progress bar.
-        eval_batch_size: batch size for evaluation passes.
+        name: the stage's name.
+        metric: validation metric that selected the stage's weights (``None``: no selection,
+            the last epoch's weights were kept).
+        best_epoch: epoch (within the stage) of the kept weights.
+        best_score: validation ``metric`` of the kept weights (``None`` without selection).
+        epochs: epochs run in the stage.
     """
 
-    epochs: int = 100
-    batch_size: int = 128
-    lr: float = 1e-3
-    weight_decay: float = 1e-4
-    patience: int = 10
-    seed: int = 0
-    metric: str | None = None
-    protocol: str | None = None
-    standardize: bool = True
-    grad_clip: float | None = None
-    checkpoint_dir: str | None = None
-    resume: bool = False
-    device: str = "auto"
-    progress: bool = True
-    eval_batch_size: int = 2048
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+    name: str
+    metric: str | None
+    best_epoch: int
+    best_score: float | None
+    epochs: int
 
 
 @dataclass
@@ -86,10 +69,11 @@ class FitResult:
             seconds.
         timings: ``fit`` (total seconds), ``train_epoch_mean`` (seconds per training epoch).
         config: the training config used.
-        selection_metric: the validation metric used for model selection.
+        selection_metric: the validation metric that selected the final weights (last stage).
         data: the (standardised) dataset the method was trained on.
         test_outputs: :meth:`Trainer.predict` on the test split (``prediction``, ``unimodal``,
             ``diagnostics``, ``y``, ``index``), or None without a test split.
+        stages: one :class:`StageResult` per stage, in order.
     """
 
     method: nn.Module
@@ -101,6 +85,7 @@ class FitResult:
     selection_metric: str
     data: MultimodalDataset | None = field(default=None, repr=False)
     test_outputs: dict[str, Any] | None = field(default=None, repr=False)
+    stages: list[StageResult] = field(default_factory=list)
 
 
 def seed_everything(seed: int) -> None:
@@ -121,61 +106,156 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def _hook(method: nn.Module, name: str) -> Any:
-    return getattr(method, name, None)
+def _shared_seed(seed: int) -> int:
+    """Seed of the shared stream: fixed by the run's seed, distinct from the shuffling stream."""
+    return (seed * 0x9E3779B1 + 0x5EED) % (2**63)
 
 
 class Trainer:
     """Runs the loop for one method on one dataset (see :func:`fit`).
 
-    Hooks see the trainer: ``trainer.data`` (the standardised dataset), ``trainer.method``
-    (the bare module, not the DDP wrapper), ``trainer.optimizer``, ``trainer.config``,
-    ``trainer.device``, ``trainer.epoch`` and ``trainer.stage``; ``trainer.evaluate(split)``
-    and ``trainer.predict(split)`` are available to hooks too.
+    Hooks receive the trainer and may use:
+
+    * ``trainer.data`` (the standardised dataset), ``trainer.method`` (the bare method, not the
+      DDP wrapper), ``trainer.model`` (what the loop calls: the DDP wrapper under DDP),
+      ``trainer.optimizer``, ``trainer.config``, ``trainer.device``, ``trainer.rank``,
+      ``trainer.world``, ``trainer.stage`` (:class:`StageSpec`), ``trainer.epoch``;
+    * ``trainer.predict(split)`` and ``trainer.evaluate(split)`` (every process runs them on
+      the whole split, so their results agree across processes);
+    * ``trainer.all_reduce(stats, op)``: reduce per-process statistics to global ones;
+    * ``trainer.shared_generator``: a random stream that is the same on every process (for
+      gradient noise), saved in checkpoints; separate from the shuffling stream.
     """
 
-    def __init__(self, method: nn.Module, data: MultimodalDataset, config: TrainConfig) -> None:
+    def __init__(self, method: FusionMethod, data: MultimodalDataset, config: TrainConfig) -> None:
+        if not isinstance(method, FusionMethod):
+            raise ConfigError(
+                f"the trainer trains FusionMethod subclasses (infofusion.methods.base), got {type(method).__name__}"
+            )
         self.config = config
         self.data = data
         self.method = method
         self.device = resolve_device(config.device)
         self.method.to(self.device)
         self.rank, self.world = dist_utils.rank_and_world()
-        self.model: nn.Module = dist_utils.wrap(self.method, self.device)
+        #: what the loop calls: the method, or its DDP wrapper once a stage has started
+        self.model: nn.Module = self.method
         self.protocol = config.protocol or data.info.get("protocol") or (
             "classification" if data.task == "classification" else "regression"
         )
         from infofusion.evaluation.metrics import higher_is_better, primary_metric
 
         self.selection_metric = config.metric or primary_metric(data.task, self.protocol)
-        self.higher_is_better = higher_is_better(self.selection_metric, self.protocol)
+        higher_is_better(self.selection_metric, self.protocol)  # an unknown metric fails here
         self.has_valid = "valid" in data.splits
         self.optimizer: torch.optim.Optimizer | None = None
         self.epoch = 0
         self.stage: StageSpec = StageSpec("main")
         self.history: list[dict[str, Any]] = []
+        self.stage_results: list[StageResult] = []
         self.generator = torch.Generator().manual_seed(config.seed)
+        self.shared_generator = torch.Generator().manual_seed(_shared_seed(config.seed))
+        self._fit_start_trainable: dict[str, bool] = {}
+
+    # ------------------------------------------------------------------ collectives
+    def all_reduce(self, stats: dict[str, torch.Tensor], op: str = "sum") -> dict[str, torch.Tensor]:
+        """Reduce per-process statistics across processes (identity in one process).
+
+        Every process must call it at the same point with the same keys, e.g. in
+        ``after_backward`` to turn this process's batch sums into global-batch sums.
+
+        Args:
+            stats: name -> tensor on ``trainer.device``.
+            op: ``sum``, ``mean``, ``max`` or ``min``.
+        """
+        return dist_utils.all_reduce(stats, op)
+
+    # ------------------------------------------------------------------ stages
+    def _stages(self) -> list[StageSpec]:
+        name = self.method.name
+        stages = list(self.method.stages()) or [StageSpec("main")]
+        seen: set[str] = set()
+        for st in stages:
+            if not isinstance(st, StageSpec):
+                raise ConfigError(f"method '{name}': stages() must return StageSpec objects, got {st!r}")
+            if st.name in seen:
+                raise ConfigError(f"method '{name}' declares stage '{st.name}' twice")
+            seen.add(st.name)
+            if st.max_epochs is not None and st.max_epochs < 1:
+                raise ConfigError(f"method '{name}' stage '{st.name}': max_epochs must be >= 1, got {st.max_epochs}")
+            if not st.lr_factor > 0:
+                raise ConfigError(f"method '{name}' stage '{st.name}': lr_factor must be > 0, got {st.lr_factor}")
+        return stages
+
+    def _group_parameters(self, stages: list[StageSpec]) -> dict[str, set[int]]:
+        """Group name -> ids of its parameters; checks every name the stages train."""
+        name = self.method.name
+        owned = {id(p) for p in self.method.parameters()}
+        groups: dict[str, set[int]] = {}
+        for group, parts in self.method.parameter_groups().items():
+            if isinstance(parts, nn.Module | nn.Parameter):
+                parts = [parts]
+            ids: set[int] = set()
+            for part in parts:
+                params = [part] if isinstance(part, nn.Parameter) else list(part.parameters())
+                for p in params:
+                    if id(p) not in owned:
+                        raise ConfigError(f"method '{name}': parameter group '{group}' holds a parameter the method does not own")
+                    ids.add(id(p))
+            groups[group] = ids
+        for st in stages:
+            for group in st.train or ():
+                if group not in groups:
+                    raise ConfigError(
+                        f"method '{name}' stage '{st.name}' trains unknown parameter group '{group}' "
+                        f"(parameter_groups(): {', '.join(groups) or 'none'})"
+                    )
+        return groups
+
+    def _apply_trainable(self, stage: StageSpec, groups: dict[str, set[int]]) -> None:
+        if stage.train is None:
+            for n, p in self.method.named_parameters():
+                p.requires_grad_(self._fit_start_trainable.get(n, True))
+            return
+        chosen = set().union(*(groups[g] for g in stage.train)) if stage.train else set()
+        for p in self.method.parameters():
+            p.requires_grad_(id(p) in chosen)
+
+    def _start_stage(self, stage: StageSpec, groups: dict[str, set[int]], n_stages: int) -> None:
+        """Freeze/unfreeze from the declaration, call the hook, wrap for DDP, new optimiser."""
+        self.stage = stage
+        self._apply_trainable(stage, groups)
+        self.method.on_stage_start(stage, self)
+        self.model = self.method  # drop the previous wrapper (and its gradient hooks) first
+        find_unused = self.method.ddp_find_unused_parameters
+        self.model = dist_utils.wrap(self.method, self.device, n_stages > 1 if find_unused is None else find_unused)
+        self.optimizer = self.make_optimizer()
 
     # ------------------------------------------------------------------ building blocks
     def make_optimizer(self) -> torch.optim.Optimizer:
-        """AdamW over trainable parameters (no weight decay on biases and norm weights)."""
-        make = _hook(self.method, "configure_optimizer")
-        if make is not None:
-            return make(self.config)
+        """The stage's optimiser over trainable parameters: the method's
+        ``configure_optimizer``, or AdamW with lr ``config.lr * stage.lr_factor`` (no weight
+        decay on biases and norm weights)."""
         decay, no_decay = [], []
         for p in self.method.parameters():
             if p.requires_grad:
                 (no_decay if p.ndim <= 1 else decay).append(p)
+        if not decay and not no_decay:
+            raise ConfigError(f"method '{self.method.name}' stage '{self.stage.name}' trains no parameter")
         groups = [
             {"params": decay, "weight_decay": self.config.weight_decay},
             {"params": no_decay, "weight_decay": 0.0},
         ]
+        groups = [g for g in groups if g["params"]]
+        lr = self.config.lr * self.stage.lr_factor
+        custom = self.method.configure_optimizer(groups, lr, self)
+        if custom is not None:
+            return custom
         # foreach: one fused kernel call per op over all tensors instead of a Python loop per tensor
-        return torch.optim.AdamW([g for g in groups if g["params"]], lr=self.config.lr, foreach=True)
+        return torch.optim.AdamW(groups, lr=lr, foreach=True)
 
     def loss_of(self, out: MethodOutput) -> torch.Tensor:
-        weights_fn = _hook(self.method, "loss_weights")
-        weights = weights_fn() if weights_fn is not None else {}
+        weights = self.method.loss_weights()
         total = None
         for name, term in out.losses.items():
             w = weights.get(name, 1.0)
@@ -183,7 +263,7 @@ class Trainer:
                 continue
             total = term * w if total is None else total + term * w
         if total is None:
-            raise ConfigError(f"method '{getattr(self.method, 'name', '?')}' returned no loss terms")
+            raise ConfigError(f"method '{self.method.name}' returned no loss terms")
         return total
 
     def _train_batches(self) -> Iterator[Batch]:
@@ -194,23 +274,21 @@ class Trainer:
         for start in range(0, len(perm), bs):
             chunk = perm[start : start + bs]
             if self.world > 1:
+                if len(chunk) < self.world:
+                    continue  # every process skips it: one of them would have no sample
                 chunk = chunk.tensor_split(self.world)[self.rank]
-                if len(chunk) == 0:
-                    continue
             yield self.data.batch(chunk).to(self.device)
 
     def train_epoch(self) -> dict[str, float]:
         self.model.train()
         sums: dict[str, torch.Tensor] = {}
         n_batches = 0
-        after_backward = _hook(self.method, "after_backward")
         for batch in self._train_batches():
             out: MethodOutput = self.model(batch)
             loss = self.loss_of(out)
             self.optimizer.zero_grad(set_to_none=True)  # type: ignore[union-attr]
             loss.backward()
-            if after_backward is not None:
-                after_backward(self)
+            self.method.after_backward(self, batch, out)
             if self.config.grad_clip:
                 nn.utils.clip_grad_norm_(self.method.parameters(), self.config.grad_clip)
             self.optimizer.step()  # type: ignore[union-attr]
@@ -229,23 +307,28 @@ class Trainer:
 
     @torch.no_grad()
     def predict(self, split: str, indices: torch.Tensor | None = None) -> dict[str, Any]:
-        """Outputs on a split: ``prediction``, ``unimodal`` (dict), ``diagnostics`` (dict),
-        ``y`` and ``index`` as numpy arrays, concatenated over batches."""
+        """Outputs on a split (eval mode; the previous mode is restored): ``prediction``,
+        ``unimodal`` (dict), ``diagnostics`` (dict), ``y`` and ``index`` (dataset positions,
+        what ``batch.index`` holds) as numpy arrays, concatenated over batches."""
+        was_training = self.method.training
         self.method.eval()
         preds, ys, idxs = [], [], []
         uni: dict[str, list[torch.Tensor]] = {}
         diag: dict[str, list[torch.Tensor]] = {}
-        for batch in self.data.batches(split, self.config.eval_batch_size, indices=indices):
-            batch = batch.to(self.device)
-            out: MethodOutput = self.method(batch)
-            preds.append(out.prediction.float().cpu())
-            ys.append(batch.y.cpu())
-            idxs.append(batch.index.cpu())
-            for k, v in out.unimodal.items():
-                uni.setdefault(k, []).append(v.float().cpu())
-            for k, v in out.diagnostics.items():
-                if v.ndim >= 1 and v.shape[0] == len(batch):
-                    diag.setdefault(k, []).append(v.float().cpu())
+        try:
+            for batch in self.data.batches(split, self.config.eval_batch_size, indices=indices):
+                batch = batch.to(self.device)
+                out: MethodOutput = self.method(batch)
+                preds.append(out.prediction.float().cpu())
+                ys.append(batch.y.cpu())
+                idxs.append(batch.index.cpu())
+                for k, v in out.unimodal.items():
+                    uni.setdefault(k, []).append(v.float().cpu())
+                for k, v in out.diagnostics.items():
+                    if v.ndim >= 1 and v.shape[0] == len(batch):
+                        diag.setdefault(k, []).append(v.float().cpu())
+        finally:
+            self.method.train(was_training)
         return {
             "prediction": torch.cat(preds).numpy(),
             "y": torch.cat(ys).numpy(),
@@ -254,21 +337,28 @@ class Trainer:
             "diagnostics": {k: torch.cat(v).numpy() for k, v in diag.items()},
         }
 
-    def evaluate(self, split: str) -> dict[str, float]:
-        """Metrics of the current weights on ``split`` (fused and per modality)."""
-        return self.metrics_of(self.predict(split))
+    def evaluate(self, split: str, only: Collection[str] | None = None) -> dict[str, float]:
+        """Metrics of the current weights on ``split`` (fused and per modality).
 
-    def metrics_of(self, out: dict[str, Any]) -> dict[str, float]:
+        ``only`` limits the work to these metric names (``"accuracy"``, ``"m1/accuracy"``,
+        ``"synergy_branches"``); the loop asks only for its selection metric every epoch.
+        """
+        return self.metrics_of(self.predict(split), only)
+
+    def metrics_of(self, out: dict[str, Any], only: Collection[str] | None = None) -> dict[str, float]:
         """Metrics of :meth:`predict` outputs: the protocol's metrics, each unimodal branch's,
         and for classifiers with branches the synergy indicator against those branches (share
-        of samples the fused prediction gets right while every branch errs)."""
+        of samples the fused prediction gets right while every branch errs). ``only``: as for
+        :meth:`evaluate`."""
         from infofusion.evaluation.metrics import compute_metrics, per_modality_metrics
 
-        kw = dict(task=self.data.task, protocol=self.protocol, n_classes=self.data.n_classes)
+        base = None if only is None else {m.rsplit("/", 1)[-1] for m in only}
+        kw = dict(task=self.data.task, protocol=self.protocol, n_classes=self.data.n_classes, only=base)
         metrics = compute_metrics(out["y"], out["prediction"], **kw)
-        if out["unimodal"] and getattr(self.method, "multimodal", True):
-            metrics.update(per_modality_metrics(out["y"], out["unimodal"], **kw))
-            if self.data.task == "classification":
+        if out["unimodal"] and self.method.multimodal:
+            if only is None or any("/" in m for m in only):
+                metrics.update(per_modality_metrics(out["y"], out["unimodal"], **kw))
+            if self.data.task == "classification" and (only is None or "synergy_branches" in only):
                 from infofusion.evaluation.synergy import synergy_indicator
 
                 syn = synergy_indicator(out["y"], out["prediction"], out["unimodal"], "branches")
@@ -294,107 +384,112 @@ class Trainer:
         path = self._ckpt_path()
         if path is None or not self.config.resume or not path.exists():
             return None
-        return torch.load(path, map_location="cpu", weights_only=True)
+        state = torch.load(path, map_location="cpu", weights_only=True)
+        missing = sorted({"model", "stopper", "shared_generator", "stage_results"} - set(state))
+        if missing:
+            raise ConfigError(
+                f"checkpoint {path} lacks {', '.join(missing)} (written by an older version?); "
+                "train again without resume"
+            )
+        return state
 
     # ------------------------------------------------------------------ the loop
-    def _stages(self) -> list[StageSpec]:
-        stages_fn = _hook(self.method, "stages")
-        stages = list(stages_fn()) if stages_fn is not None else []
-        return stages or [StageSpec("main")]
-
-    def _better(self, score: float, best: float | None) -> bool:
-        if best is None or not math.isfinite(best):
-            return math.isfinite(score)
-        return score > best if self.higher_is_better else score < best
+    def _selection_score(self, valid: dict[str, float], metric: str) -> float:
+        if metric not in valid:
+            valid = self.evaluate("valid")  # every metric, to name the available ones
+        if metric not in valid:
+            raise ConfigError(
+                f"method '{self.method.name}' stage '{self.stage.name}' selects on validation metric "
+                f"'{metric}', which its evaluation does not produce (available: {', '.join(sorted(valid))})"
+            )
+        return valid[metric]
 
     def fit(self) -> FitResult:
+        from infofusion.evaluation.metrics import higher_is_better
+        from infofusion.progress import Progress
+
         t0 = time.perf_counter()
         cfg = self.config
         stages = self._stages()
         start_stage, start_epoch = 0, 0
-        best_state: dict[str, torch.Tensor] | None = None
-        best_score: float | None = None
-        best_epoch, bad_epochs = -1, 0
         train_seconds: list[float] = []
 
         ckpt = self.load_checkpoint()
-        fit_start = _hook(self.method, "on_fit_start")
-        if fit_start is not None:
-            fit_start(self)  # before restoring: hooks may build parts the checkpoint fills
+        self.method.on_fit_start(self)  # before restoring: hooks may build parts the checkpoint fills
+        self._fit_start_trainable = {n: p.requires_grad for n, p in self.method.named_parameters()}
+        groups = self._group_parameters(stages)
         if ckpt is not None:
             self.method.load_state_dict(ckpt["model"])
             start_stage, start_epoch = int(ckpt["stage"]), int(ckpt["epoch"]) + 1
-            best_state, best_score = ckpt["best_state"], ckpt["best_score"]
-            best_epoch, bad_epochs = int(ckpt["best_epoch"]), int(ckpt["bad_epochs"])
             self.history = list(ckpt["history"])
+            self.stage_results = [StageResult(**r) for r in ckpt["stage_results"]]
             self.generator.set_state(ckpt["generator"])
+            self.shared_generator.set_state(ckpt["shared_generator"])
             torch.set_rng_state(ckpt["torch_rng"])
-            train_seconds = list(ckpt.get("train_seconds", []))
+            train_seconds = list(ckpt["train_seconds"])
 
-        progress = _progress(cfg.progress and self.rank == 0)
-        with progress as bar:
+        best_epoch = -1
+        with Progress(enabled=cfg.progress and self.rank == 0, lines=False) as bar:
             for si in range(start_stage, len(stages)):
-                self.stage = stage = stages[si]
-                stage_start = _hook(self.method, "on_stage_start")
-                if stage_start is not None:
-                    stage_start(stage, self)
-                self.optimizer = self.make_optimizer()
-                resumed_here = ckpt is not None and si == start_stage
-                if resumed_here and ckpt.get("optimizer") is not None:
-                    self.optimizer.load_state_dict(ckpt["optimizer"])
-                first_epoch = start_epoch if resumed_here else 0
-                if not resumed_here:
-                    best_state, best_score, best_epoch, bad_epochs = None, None, -1, 0
+                stage = stages[si]
+                self._start_stage(stage, groups, len(stages))
+                metric = stage.metric or self.selection_metric
+                stopper = EarlyStopping(cfg.patience, higher_is_better(metric, self.protocol))
+                best_state: dict[str, Any] | None = None
+                best_epoch = -1
+                first_epoch = 0
+                if ckpt is not None and si == start_stage:  # resuming inside this stage
+                    self.optimizer.load_state_dict(ckpt["optimizer"])  # type: ignore[union-attr]
+                    stopper.load_state_dict(ckpt["stopper"])
+                    best_state, best_epoch, first_epoch = ckpt["best_state"], int(ckpt["best_epoch"]), start_epoch
                 max_epochs = stage.max_epochs or cfg.epochs
-                task = bar.add_task(f"{getattr(self.method, 'name', 'method')}:{stage.name}", total=max_epochs, completed=first_epoch) if bar else None
+                bar.start(max_epochs, f"{self.method.name}:{stage.name}", completed=first_epoch)
+                select = stage.select_on_valid and self.has_valid
+                epoch = first_epoch - 1
                 for epoch in range(first_epoch, max_epochs):
                     self.epoch = epoch
-                    hook = _hook(self.method, "on_epoch_start")
-                    if hook is not None:
-                        hook(epoch, self)
+                    self.method.on_epoch_start(epoch, self)
                     te = time.perf_counter()
                     row: dict[str, Any] = {"stage": stage.name, "epoch": epoch, **self.train_epoch()}
                     train_seconds.append(time.perf_counter() - te)
                     row["seconds"] = train_seconds[-1]
-                    hook = _hook(self.method, "on_epoch_end")
-                    if hook is not None:
-                        hook(epoch, self)
-                    select = stage.select_on_valid and self.has_valid
+                    self.method.on_epoch_end(epoch, self)
                     if select:
-                        valid = self.evaluate("valid")
+                        valid = self.evaluate("valid", only={metric})
                         row.update({f"valid/{k}": v for k, v in valid.items()})
-                        score = valid.get(self.selection_metric, float("nan"))
-                        if self._better(score, best_score):
-                            best_score, best_epoch, bad_epochs = score, epoch, 0
-                            best_state = copy.deepcopy(self.method.state_dict())
-                        else:
-                            bad_epochs += 1
+                        if stopper.update(self._selection_score(valid, metric), epoch):
+                            best_state, best_epoch = copy.deepcopy(self.method.state_dict()), epoch
                     else:  # no validation split: keep the last weights (never select on test)
                         best_state, best_epoch = copy.deepcopy(self.method.state_dict()), epoch
                     self.history.append(row)
-                    stop = select and cfg.patience > 0 and bad_epochs >= cfg.patience
+                    stop = select and stopper.should_stop
                     self.save_checkpoint(
                         {
                             "model": self.method.state_dict(),
-                            "optimizer": self.optimizer.state_dict(),
+                            "optimizer": self.optimizer.state_dict(),  # type: ignore[union-attr]
                             "stage": si,
                             "epoch": max_epochs if stop else epoch,
                             "best_state": best_state,
-                            "best_score": best_score,
                             "best_epoch": best_epoch,
-                            "bad_epochs": bad_epochs,
+                            "stopper": stopper.state_dict(),
                             "history": self.history,
+                            "stage_results": [asdict(r) for r in self.stage_results],
                             "generator": self.generator.get_state(),
+                            "shared_generator": self.shared_generator.get_state(),
                             "torch_rng": torch.get_rng_state(),
                             "train_seconds": train_seconds,
                         }
                     )
-                    if bar is not None:
-                        bar.update(task, advance=1, description=_describe(self, row, best_score))
+                    bar.advance(description=_describe(self, row, metric, stopper.best))
                     if stop:
                         break
                 if best_state is not None:
                     self.method.load_state_dict(best_state)
+                self.stage_results.append(
+                    StageResult(stage.name, metric if select else None, best_epoch,
+                                stopper.best if select else None,
+                                sum(1 for h in self.history if h["stage"] == stage.name))
+                )
                 ckpt = None
 
         self.method.eval()
@@ -411,29 +506,19 @@ class Trainer:
             "train_epoch_mean": float(np.mean(train_seconds)) if train_seconds else 0.0,
             "epochs": float(len(train_seconds)),
         }
+        last = self.stage_results[-1]
         return FitResult(
-            self.method, metrics, best_epoch, self.history, timings, cfg, self.selection_metric, self.data,
-            test_outputs,
+            self.method, metrics, last.best_epoch, self.history, timings, cfg,
+            last.metric or self.selection_metric, self.data, test_outputs, list(self.stage_results),
         )
 
 
-def _describe(trainer: Trainer, row: dict[str, Any], best: float | None) -> str:
-    name = getattr(trainer.method, "name", "method")
-    parts = [f"{name}:{trainer.stage.name} loss {row['loss']:.4f}"]
-    key = f"valid/{trainer.selection_metric}"
+def _describe(trainer: Trainer, row: dict[str, Any], metric: str, best: float | None) -> str:
+    parts = [f"{trainer.method.name}:{trainer.stage.name} loss {row['loss']:.4f}"]
+    key = f"valid/{metric}"
     if key in row:
         parts.append(f"{key} {row[key]:.4f} (best {best:.4f})" if best is not None else f"{key} {row[key]:.4f}")
     return " ".join(parts)
-
-
-def _progress(enabled: bool) -> Any:
-    if not enabled:
-        return nullcontext(None)
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    return Progress(
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=True
-    )
 
 
 def build_method(method: str | nn.Module, data: MultimodalDataset, **options: Any) -> nn.Module:
