@@ -71,6 +71,7 @@ def train(
     on_result: Callable[[RunRecord, Any], None] | None = None,
     data_options: dict[str, Any] | None = None,
     plots_dir: str | Path | None = None,
+    per_sample_dir: str | Path | None = None,
 ) -> list[RunRecord]:
     """Train ``method`` on ``data`` once per seed; one record per seed.
 
@@ -88,6 +89,10 @@ def train(
         data_options: loader options when ``data`` is a spec (e.g. ``{"fold": 2}``).
         plots_dir: folder for the plots a method draws of its own run (its ``save_plots``
             hook, e.g. ITHP's information plane); paths go to ``extra["plots"]``.
+        per_sample_dir: folder for each seed's per-sample test outputs (prediction, branch
+            outputs, the method's diagnostics such as gate weights, and the dataset's
+            per-sample ground truth where it has one) as ``.npz``
+            (:mod:`infofusion.report.per_sample`); the path goes to ``extra["per_sample"]``.
 
     Returns:
         One :class:`RunRecord` per seed (kind ``"train"``).
@@ -115,10 +120,17 @@ def train(
         }
         if len(result.stages) > 1:
             extra["stages"] = [dataclasses.asdict(st) for st in result.stages]
+        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in f"{data_name}_{label}")
         if plots_dir is not None:
             Path(plots_dir).mkdir(parents=True, exist_ok=True)
-            safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in f"{data_name}_{label}")
             extra["plots"] = result.method.save_plots(str(Path(plots_dir) / f"{safe}_seed{seed}"))
+        if per_sample_dir is not None and result.test_outputs is not None:
+            from infofusion.report.per_sample import save_per_sample
+
+            extra["per_sample"] = save_per_sample(
+                Path(per_sample_dir) / f"{safe}_seed{seed}", result.test_outputs, "test",
+                truth=_per_sample_truth(result.data, result.test_outputs["index"]),
+            )
         method_cfg = result.method.get_params()
         extra.update(result.method.run_info())
         rec = RunRecord(
@@ -144,6 +156,15 @@ def train(
         if on_result is not None:
             on_result(rec, result)
     return records
+
+
+def _per_sample_truth(dataset: Any, index: Any) -> dict[str, Any]:
+    """Per-sample side information of a dataset (``sample_meta``: e.g. the synthetic suite's
+    true interaction type), cut to ``index``."""
+    import numpy as np
+
+    table = dataset.sample_meta if dataset is not None else {}
+    return {name: np.asarray(values)[np.asarray(index)] for name, values in table.items()}
 
 
 def bench_plan(

@@ -39,6 +39,7 @@ def register(app: typer.Typer) -> None:
         data_options: list[str] | None = typer.Option(None, "--data-set", help="Dataset loader option KEY=VALUE (repeatable), e.g. fold=2."),
         out: Path = typer.Option(Path("results/train.jsonl"), "--out", help="JSON-lines file receiving one record per seed."),
         plots: Path | None = typer.Option(None, "--plots", help="Folder for the method's own plots (e.g. ITHP's information plane)."),
+        per_sample: Path | None = typer.Option(None, "--per-sample", help="Folder for each seed's per-sample test outputs (.npz: predictions, branch outputs, diagnostics such as gate weights)."),
         **train_options: Any,
     ) -> None:
         """Train a method on a dataset over seeds and print mean ± std of the test metrics.
@@ -60,7 +61,7 @@ def register(app: typer.Typer) -> None:
         with Progress(total=seeds, enabled=cfg.progress and main, bar=False) as progress:
             records = api_train(method, data, seeds=list(range(seed_start, seed_start + seeds)), config=cfg,
                                 method_options=opts, out=out if main else None,
-                                data_options=parse_options(data_options), plots_dir=plots,
+                                data_options=parse_options(data_options), plots_dir=plots, per_sample_dir=per_sample,
                                 on_result=lambda rec, _: progress.advance(run_line(rec)))
         if not main:
             return
