@@ -123,7 +123,7 @@ def train(
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in f"{data_name}_{label}")
         if plots_dir is not None:
             Path(plots_dir).mkdir(parents=True, exist_ok=True)
-            extra["plots"] = result.method.save_plots(str(Path(plots_dir) / f"{safe}_seed{seed}"))
+            extra["plots"] = result.method.save_plots(str(Path(plots_dir) / f"{safe}_seed{seed}"), result)
         if per_sample_dir is not None and result.test_outputs is not None:
             from infofusion.report.per_sample import save_per_sample
 

@@ -40,7 +40,7 @@ HOOKS: dict[str, tuple[str, ...]] = {
     "after_backward": ("trainer", "batch", "out"),
     "loss_weights": (),
     "configure_optimizer": ("param_groups", "lr", "trainer"),
-    "save_plots": ("stem",),
+    "save_plots": ("stem", "result"),
     "run_info": (),
 }
 #: Class attributes the engine and the API read.
@@ -297,9 +297,17 @@ class FusionMethod(nn.Module, metaclass=_MethodMeta):
         """
         return None
 
-    def save_plots(self, stem: str) -> list[str]:
+    def save_plots(self, stem: str, result: Any) -> list[str]:
         """Draw the method's own plots of its run to files starting with ``stem``; returns the
-        paths (``infofusion train --plots``)."""
+        paths (``infofusion train --plots``).
+
+        Args:
+            stem: path prefix of the files to write.
+            result: the run's :class:`~infofusion.training.FitResult`: ``history`` (one row per
+                epoch), ``data`` (the dataset, with per-sample ground truth in ``sample_meta``
+                where it has one) and ``test_outputs`` (:meth:`Trainer.predict` on the test
+                split: prediction, branch outputs, diagnostics, index).
+        """
         return []
 
     def run_info(self) -> dict[str, Any]:

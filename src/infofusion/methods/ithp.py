@@ -480,7 +480,7 @@ class ITHP(FusionMethod):
         return info
 
     @torch.no_grad()
-    def save_plots(self, stem: str) -> list[str]:
+    def save_plots(self, stem: str, result: Any = None) -> list[str]:
         """Trainer-facing plot hook: the information plane of this run (PNG and SVG)."""
         if not self.info_plane:
             return []
