@@ -15,30 +15,15 @@ from typing import Any
 
 import numpy as np
 
+from infofusion.data._pickle_lazy import LazyBytes
 from infofusion.errors import FormatError, PickleLimitError
 
-__all__ = ["LazyBytes", "check_graph", "materialize"]
+__all__ = ["check_graph", "materialize"]
 
 _MAPPINGS = (dict, OrderedDict)
 _SEQS = (list, tuple)
 _KEYED = (set, frozenset)
 _NESTED = frozenset({dict, OrderedDict, list, tuple, set, frozenset, np.ndarray})
-
-
-class LazyBytes:
-    """A bytes record left in its file: (offset, size); :meth:`read` fetches it."""
-
-    __slots__ = ("path", "offset", "nbytes", "kind")
-
-    def __init__(self, path: Any, offset: int, nbytes: int, kind: type):
-        self.path, self.offset, self.nbytes, self.kind = path, offset, nbytes, kind
-
-    def read(self) -> bytes | bytearray:
-        from infofusion.data.safe_pickle import _read_exact
-
-        buf = bytearray(self.nbytes)
-        _read_exact(self.path, self.offset, memoryview(buf))
-        return buf if self.kind is bytearray else bytes(buf)
 
 
 def _members(obj: Any) -> tuple[int, list[Any]]:

@@ -38,7 +38,6 @@ default here), which is how numpy arrays pickled under Python 2 must be read.
 
 from __future__ import annotations
 
-import codecs
 import io
 import os
 import pickle
@@ -48,8 +47,10 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from infofusion.data._pickle_graph import LazyBytes, check_graph, materialize
-from infofusion.errors import FormatError, PickleLimitError, UnsafePickleError
+from infofusion.data._pickle_graph import check_graph, materialize
+from infofusion.data._pickle_guards import Refused, check_keys, codecs_encode, guarded
+from infofusion.data._pickle_lazy import LazyArray, LazyBytes
+from infofusion.errors import FormatError, UnsafePickleError
 
 __all__ = [
     "ALLOWED_GLOBALS",
@@ -80,38 +81,6 @@ def _numpy_core(submodule: str) -> Any:
         return importlib.import_module(f"numpy.core.{submodule}")
 
 
-# Text codecs only: protocol-2 pickles written by Python 3 encode ``bytes`` objects as
-# ``_codecs.encode(text, "latin1")``; nothing else may pass through this door.
-_TEXT_CODECS = {"latin1", "latin-1", "iso-8859-1", "iso8859-1", "l1", "utf-8", "utf8", "ascii"}
-
-
-class _Refused(Exception):
-    """Raised by the guarded constructors; turned into a FormatError naming the file."""
-
-
-def _codecs_encode(obj: Any, encoding: str = "utf-8", errors: str = "strict") -> bytes:
-    if not isinstance(obj, str) or not isinstance(encoding, str):
-        raise pickle.UnpicklingError("_codecs.encode is admitted only for str -> bytes")
-    if encoding.lower() not in _TEXT_CODECS:
-        raise _Refused(f"_codecs.encode(..., {encoding!r}): only text codecs are admitted")
-    return codecs.encode(obj, encoding, errors)
-
-
-class _NdarrayToken:
-    """Stands for ``numpy.ndarray`` in a pickle: an argument of numpy's reconstructor, never
-    called itself (``ndarray(shape)`` would allocate whatever the file asks for)."""
-
-    __name__ = "ndarray"
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        raise _Refused("numpy.ndarray called directly; numpy pickles use _reconstruct")
-
-
-_NDARRAY = _NdarrayToken()
-_ATOMS = frozenset({str, bytes, int, float, bool, complex, type(None)})
-_SEQUENCES = (list, tuple)
-
-
 def _allowed() -> dict[tuple[str, str], Any]:
     multiarray = _numpy_core("multiarray")
     numeric = _numpy_core("numeric")
@@ -124,7 +93,7 @@ def _allowed() -> dict[tuple[str, str], Any]:
     ):  # fmt: skip
         table[("builtins", name)] = getattr(builtins, name)
     table[("collections", "OrderedDict")] = OrderedDict
-    table[("_codecs", "encode")] = _codecs_encode
+    table[("_codecs", "encode")] = codecs_encode
     table[("numpy", "ndarray")] = np.ndarray
     table[("numpy", "dtype")] = np.dtype
     # numpy 1.x writes ``numpy.core``, numpy 2 writes ``numpy._core``: both map to what exists.
@@ -199,125 +168,27 @@ class SafeUnpickler(pickle._Unpickler):  # type: ignore[name-defined]
         except (KeyError, TypeError):
             raise UnsafePickleError(f"{module}.{name}", path=self._path) from None
         guards = getattr(self, "_guards", None)
-        if guards is None or obj in _PLAIN or obj is _codecs_encode or name == "scalar":
+        if guards is None or obj in _PLAIN or obj is codecs_encode or name == "scalar":
             return obj
         if obj not in guards:
             guards[obj] = self._guard(obj)
         return guards[obj]
 
     def _guard(self, obj: Any) -> Any:
-        """The admitted global as the file may use it: arguments checked before the call."""
-        keys = self._check_keys
-        max_items = self._max_items
-        name = getattr(obj, "__name__", str(obj))
+        return guarded(
+            obj,
+            check_keys=self._check_keys,
+            max_items=self._max_items,
+            lazy_buffer=self._lazy_buffer if self._lazy else None,
+        )
 
-        def seq(x: Any) -> bool:
-            return type(x) in _SEQUENCES
-
-        if obj is np.ndarray:
-            return _NDARRAY
-        if obj in (list, tuple):
-
-            def build(*a: Any) -> Any:
-                if a and (len(a) > 1 or not seq(a[0])):
-                    raise _Refused(f"{name}() of {type(a[0]).__name__}")
-                return obj(*a)
-        elif obj in (set, frozenset):
-
-            def build(*a: Any) -> Any:
-                if a and (len(a) > 1 or not seq(a[0])):
-                    raise _Refused(f"{name}() of {type(a[0]).__name__}")
-                if a:
-                    keys(a[0])
-                return obj(*a)
-        elif obj in (dict, OrderedDict):
-
-            def build(*a: Any) -> Any:
-                if a and (len(a) > 1 or not seq(a[0])):
-                    raise _Refused(f"{name}() of {type(a[0]).__name__}")
-                if a:
-                    for pair in a[0]:
-                        if type(pair) not in _SEQUENCES or len(pair) != 2:
-                            raise _Refused(f"{name}() of something other than (key, value) pairs")
-                        keys((pair[0],))
-                return obj(*a)
-        elif obj in (bytes, bytearray, str):
-
-            def build(*a: Any) -> Any:
-                if (
-                    a
-                    and not isinstance(a[0], (str, bytes, bytearray))
-                    and not (obj is not str and seq(a[0]))
-                ):
-                    raise _Refused(f"{name}() of {type(a[0]).__name__}")
-                return obj(*a)
-        elif obj is range:
-
-            def build(*a: Any) -> Any:
-                r = range(*a)
-                if len(r) > max_items:
-                    raise _Refused(f"range of {len(r)} elements (max_items={max_items})")
-                return r
-        elif obj is np.dtype:
-
-            def build(spec: Any, align: Any = False, copy: Any = False) -> Any:
-                if not isinstance(spec, str) or len(spec) > 64:
-                    raise _Refused("numpy.dtype() of something other than a type string")
-                return np.dtype(spec, bool(align), bool(copy))
-        elif name == "_reconstruct":
-
-            def build(subtype: Any, shape: Any, dtype: Any) -> Any:
-                if subtype is not _NDARRAY:
-                    raise _Refused("_reconstruct of a type other than numpy.ndarray")
-                if (
-                    type(shape) is not tuple
-                    or len(shape) > 32
-                    or any(type(d) is not int or not 0 <= d <= 1 for d in shape)
-                ):
-                    raise _Refused(f"_reconstruct with shape {shape!r:.40}; numpy writes (0,)")
-                return obj(np.ndarray, shape, dtype)
-        elif name == "_frombuffer" and self._lazy:
-            path = self._path
-
-            def build(buf: Any, dtype: Any, shape: Any, order: Any) -> Any:
-                if isinstance(buf, LazyBytes):
-                    self.lazy_left -= 1
-                    return LazyArray(path, buf.offset, buf.nbytes, shape, dtype, order == "F")
-                return obj(buf, dtype, shape, order)
-        else:
-            return obj
-        build.__name__ = name
-        return build
+    def _lazy_buffer(self, buf: Any, dtype: Any, shape: Any, order: Any) -> Any:
+        """numpy's protocol-5 reconstructor given a buffer left in the file."""
+        self.lazy_left -= 1
+        return LazyArray(self._path, buf.offset, buf.nbytes, shape, dtype, order == "F")
 
     def _check_keys(self, items: Any) -> None:
-        """Dict keys / set members must be cheap to hash: atoms or small tuples of atoms."""
-        for k in items:
-            t = type(k)
-            if t in _ATOMS or t is frozenset or isinstance(k, np.generic):
-                continue
-            if t is tuple:
-                self._check_tuple_key(k)
-                continue
-            raise _Refused(f"a dict key or set member of type {t.__name__}")
-
-    def _check_tuple_key(self, key: tuple) -> None:
-        budget = self._max_key_items
-        todo = [key]
-        while todo:
-            t = todo.pop()
-            budget -= len(t)
-            if budget < 0:
-                raise PickleLimitError(
-                    "a dict key or set member is a tuple holding more elements",
-                    limit="max_key_items",
-                    value=self._max_key_items,
-                    path=self._path,
-                )
-            for k in t:
-                if type(k) is tuple:
-                    todo.append(k)
-                elif not (type(k) in _ATOMS or type(k) is frozenset or isinstance(k, np.generic)):
-                    raise _Refused(f"a dict key or set member holding {type(k).__name__}")
+        check_keys(items, self._max_key_items, self._path)
 
     def persistent_load(self, pid: Any) -> Any:
         raise UnsafePickleError(path=self._path, reason=f"persistent id {pid!r:.60}")
@@ -425,7 +296,7 @@ class SafeUnpickler(pickle._Unpickler):  # type: ignore[name-defined]
     @staticmethod
     def _target(obj: Any, kinds: tuple[type, ...], op: str) -> None:
         if type(obj) not in kinds:
-            raise _Refused(f"{op} applied to {type(obj).__name__}")
+            raise Refused(f"{op} applied to {type(obj).__name__}")
 
     # memo opcodes: in lazy mode, remember where each array is memoised, so the LazyArray that
     # replaces it at BUILD replaces it in the memo too
@@ -472,7 +343,7 @@ class SafeUnpickler(pickle._Unpickler):  # type: ignore[name-defined]
                         self.memo[key] = lazy
                 return
         elif not isinstance(inst, np.dtype):
-            raise _Refused(f"BUILD (setting the state) of {type(inst).__name__}")
+            raise Refused(f"BUILD (setting the state) of {type(inst).__name__}")
         pickle._Unpickler.load_build(self)  # type: ignore[attr-defined]
 
 
@@ -510,7 +381,7 @@ def _run(unpickler: SafeUnpickler, path: object, max_depth: int, max_items: int)
         obj = unpickler.load()
     except FormatError:
         raise
-    except _Refused as exc:
+    except Refused as exc:
         raise UnsafePickleError(path=path, reason=str(exc)) from None
     except (EOFError, pickle.UnpicklingError, struct.error) as exc:
         raise FormatError(
@@ -600,104 +471,3 @@ def safe_loads(
         io.BytesIO(data), path=path, encoding=encoding, size=len(data), max_items=items
     )
     return _run(unpickler, path, depth, items)
-
-
-# --------------------------------------------------------------------------------------------
-# Lazy arrays: large array payloads are located in the file, not read
-# --------------------------------------------------------------------------------------------
-_READ_CHUNK = 256 * 2**20
-
-
-def _read_exact(path: Any, offset: int, view: memoryview) -> None:
-    with open(path, "rb", buffering=0) as fh:
-        fh.seek(offset)
-        pos = 0
-        while pos < len(view):
-            n = fh.readinto(view[pos : pos + _READ_CHUNK])
-            if not n:
-                raise FormatError(
-                    f"truncated: array data ends after {pos} of {len(view)} bytes", path=path
-                )
-            pos += n
-
-
-class LazyArray:
-    """A numpy array still in its pickle file: shape, dtype and where its bytes are.
-
-    ``np.asarray(lazy)`` (or :meth:`load`) reads it; :meth:`read_into` reads it straight into
-    a slice of a larger array, converting the dtype when it differs.
-    """
-
-    __slots__ = ("path", "offset", "nbytes", "shape", "dtype", "fortran")
-
-    def __init__(
-        self,
-        path: Any,
-        offset: int,
-        nbytes: int,
-        shape: tuple[int, ...],
-        dtype: np.dtype,
-        fortran: bool,
-    ):
-        self.path, self.offset, self.nbytes = path, offset, nbytes
-        self.shape, self.dtype, self.fortran = tuple(shape), np.dtype(dtype), bool(fortran)
-        expected = int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
-        if expected != nbytes:
-            raise FormatError(
-                f"array of shape {self.shape} and dtype {self.dtype} needs {expected} bytes, "
-                f"the file holds {nbytes}",
-                path=path,
-            )
-
-    @property
-    def ndim(self) -> int:
-        return len(self.shape)
-
-    @property
-    def size(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64))
-
-    def __len__(self) -> int:
-        if not self.shape:
-            raise TypeError("len() of a 0-d array")
-        return self.shape[0]
-
-    def __repr__(self) -> str:
-        return f"LazyArray(shape={self.shape}, dtype={self.dtype}, offset={self.offset})"
-
-    def load(self) -> np.ndarray:
-        """Read the array into a new numpy array."""
-        arr = np.empty(self.shape, dtype=self.dtype, order="F" if self.fortran else "C")
-        flat = arr.T if self.fortran else arr  # C-contiguous view over the same bytes
-        if arr.size:
-            _read_exact(self.path, self.offset, memoryview(flat.reshape(-1)).cast("B"))
-        return arr
-
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        arr = self.load()
-        return arr if dtype is None else arr.astype(dtype, copy=False)
-
-    def read_into(self, out: np.ndarray) -> None:
-        """Fill ``out`` (same shape) with this array; no temporary when dtypes match."""
-        if out.shape != self.shape:
-            raise ValueError(f"read_into: shape {out.shape} != {self.shape}")
-        if out.size == 0:
-            return
-        if (
-            out.dtype == self.dtype
-            and out.flags.c_contiguous
-            and (not self.fortran or self.ndim <= 1)
-        ):
-            _read_exact(self.path, self.offset, memoryview(out.reshape(-1)).cast("B"))
-            return
-        # dtype conversion: read in slabs along the first axis to keep temporaries small
-        if self.fortran or self.ndim == 0:
-            out[...] = self.load()
-            return
-        row = self.nbytes // max(1, self.shape[0])
-        step = max(1, _READ_CHUNK // max(1, row))
-        for start in range(0, self.shape[0], step):
-            k = min(step, self.shape[0] - start)
-            tmp = np.empty((k,) + self.shape[1:], dtype=self.dtype)
-            _read_exact(self.path, self.offset + start * row, memoryview(tmp.reshape(-1)).cast("B"))
-            out[start : start + k] = tmp
