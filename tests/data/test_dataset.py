@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from infofusion.data import MultimodalDataset
-from infofusion.errors import DataValidationError
+from infofusion.errors import ConfigError, DataValidationError
 
 
 def _data(n: int = 12, seed: int = 0) -> tuple[dict[str, np.ndarray], np.ndarray]:
@@ -341,7 +341,7 @@ def test_random_splits_stratified_and_reproducible():
     counts = {k: np.bincount(y[s1.indices(k).numpy()], minlength=3).tolist() for k in s1.splits}
     assert counts["valid"] == [10, 6, 4] and counts["test"] == [10, 6, 4]
     assert counts["train"] == [30, 18, 12]
-    with pytest.raises(DataValidationError, match="sum to 1"):
+    with pytest.raises(ConfigError, match="sum to 1"):
         ds.random_splits((0.5, 0.2, 0.2))
 
 

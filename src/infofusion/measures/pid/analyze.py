@@ -105,6 +105,7 @@ def analyze(
     names = tuple(modalities or ds.names[:2])
     if len(ds.names) < 2 or len(names) != 2:
         raise ConfigError(f"analyze needs two modalities, the dataset has {ds.names}")
+    ds.require_modalities(names)  # an unknown name is named, with the available ones
     y_all, target_info = discretize_target(ds.target.numpy(), bins=target_bins)
     fit = ds.indices("train").numpy()
     disc = {}
