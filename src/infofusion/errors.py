@@ -73,6 +73,16 @@ class ConfigError(InfoFusionError, ValueError):
     """An option, name or parameter value is invalid: names the option and the value."""
 
 
+class OutputPathError(ConfigError):
+    """An output location cannot be written (names the option and the path); raised before
+    any work starts by :func:`infofusion.io_paths.check_writable`."""
+
+    def __init__(self, message: str, *, path: object = None, what: str | None = None):
+        self.path = None if path is None else str(path)
+        self.what = what
+        super().__init__(message)
+
+
 class UnknownComponentError(ConfigError, KeyError):
     """A name given to the registry is not registered."""
 

@@ -94,6 +94,12 @@ def analyze(
     from infofusion.measures.pid.estimate import estimate_pid
 
     start = time.perf_counter()
+    from infofusion.io_paths import check_writable
+
+    if out_dir is not None:
+        check_writable(out_dir, "out_dir", kind="dir")  # before any work
+    if records is not None:
+        check_writable(records, "records")
     if isinstance(dataset_or_spec, str):
         from infofusion.data import load_dataset
 
