@@ -202,7 +202,7 @@ class MultimodalDataset:
                     i = int(np.flatnonzero(bad)[0])
                     raise DataValidationError(
                         f"classification target must hold integer class indices, got dtype "
-                        f"{y.dtype} with value {y[i]!r} at index {i} (map labels with "
+                        f"{y.dtype} with value {float(y[i])!r} at index {i} (map labels with "
                         "MultimodalDataset.encode_labels)",
                         problem="target_dtype",
                     )

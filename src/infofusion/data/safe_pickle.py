@@ -383,12 +383,21 @@ def _run(unpickler: SafeUnpickler, path: object, max_depth: int, max_items: int)
         raise
     except Refused as exc:
         raise UnsafePickleError(path=path, reason=str(exc)) from None
+    except KeyError as exc:
+        if exc.args and isinstance(exc.args[0], int):  # no handler for this byte
+            raise FormatError(
+                f"not a pickle, or corrupt: byte 0x{exc.args[0]:02x} is no pickle opcode",
+                path=path,
+            ) from exc
+        raise FormatError(
+            f"cannot unpickle (KeyError: {exc}); the file is corrupt", path=path
+        ) from exc
     except (EOFError, pickle.UnpicklingError, struct.error) as exc:
         raise FormatError(
             f"truncated or corrupt pickle ({type(exc).__name__}: {exc})", path=path
         ) from exc
     except (
-        ValueError, TypeError, AttributeError, IndexError, KeyError, UnicodeError,
+        ValueError, TypeError, AttributeError, IndexError, UnicodeError,
         OverflowError, MemoryError, RecursionError,
     ) as exc:  # fmt: skip
         # numpy's setstate complains with ValueError when a buffer is shorter than the shape
@@ -403,6 +412,15 @@ def _run(unpickler: SafeUnpickler, path: object, max_depth: int, max_items: int)
     if unpickler.lazy_left:
         obj = materialize(obj)
     return obj
+
+
+# signatures of files that are often mistaken for data pickles
+_NOT_PICKLES = (
+    (b"PK\x03\x04", "a zip archive (a torch checkpoint or an .npz file?)"),
+    (b"\x93NUMPY", "a numpy .npy array (read it with numpy.load)"),
+    (b"\x89HDF\r\n\x1a\n", "an HDF5 file"),
+    (b"PAR1", "a parquet file"),
+)
 
 
 def _limits(max_depth: int | None, max_items: int | None) -> tuple[int, int]:
@@ -451,6 +469,11 @@ def safe_load(
     with fh:
         if os.path.isdir(path):
             raise FormatError("expected a pickle file, got a directory", path=path)
+        head = fh.read(8)
+        for magic, what in _NOT_PICKLES:
+            if head.startswith(magic):
+                raise FormatError(f"this is {what}, not a pickle", path=path)
+        fh.seek(0)
         unpickler = SafeUnpickler(
             fh, path=path, encoding=encoding, lazy_min_bytes=lazy_min_bytes, max_items=items
         )
