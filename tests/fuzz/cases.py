@@ -156,6 +156,7 @@ LOADERS: list[Case] = [
     api("mustard/not-a-directory", "loaders", lambda f: load(f"mustard:{f.write('m.json', '{}')}"), FormatError, "m.json", "directory"),
     api("mustard/missing-files", "loaders", lambda f: load(f"mustard:{f.mkdir('empty_mustard')}"), FormatError, "sarcasm_data.json"),
     api("mustard/fold-out-of-range", "loaders", lambda f: load(f"mustard:{f.mustard()}", fold=7), ConfigError, "fold", "7"),
+    api("mustard/json-is-a-directory", "loaders", lambda f: load(f"mustard:{f.mustard()}", json_path=str(f.mkdir("jdir"))), FormatError, "jdir", "Is a directory"),
     api("mustard/bad-split-option", "loaders", lambda f: load(f"mustard:{f.mustard()}", split="random"), ConfigError, "'random'"),
     api("cremad/missing-csv", "loaders", lambda f: load(f"cremad:{f.mkdir('cr')}"), FormatError, "train.csv"),
     api("cremad/binary-csv", "loaders", lambda f: (f.write("crb/train.csv", b"\xff\xfe\x00\x81" * 20), load(f"cremad:{f.p('crb')}")), FormatError, "train.csv", "csv"),

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from infofusion.data.dataset import MultimodalDataset
-from infofusion.errors import ConfigError
+from infofusion.errors import ConfigError, FormatError
 from infofusion.registry import get, list_components
 
 # Modules whose import registers dataset loaders. A module that is missing (not yet written, or
@@ -57,10 +57,18 @@ def load_dataset(spec: str, **kwargs: Any) -> MultimodalDataset:
     Raises:
         UnknownComponentError: the loader name is not registered (lists the known ones).
         ConfigError: an unknown option or a value of the wrong type.
+        FormatError: a file cannot be read or is malformed (an ``OSError`` or ``EOFError``
+            escaping a loader is reported as one, naming the file).
     """
     name, arg = parse_spec(spec)
     loader = get("dataset", name)
-    return loader(arg, **check_options(f"the '{name}' loader", loader, kwargs))
+    options = check_options(f"the '{name}' loader", loader, kwargs)
+    try:
+        return loader(arg, **options)
+    except (OSError, EOFError) as exc:  # a file the loader could not read, whatever the format
+        path = getattr(exc, "filename", None) or arg
+        reason = getattr(exc, "strerror", None) or f"{type(exc).__name__}: {exc}"
+        raise FormatError(f"cannot read ({reason})", path=path) from exc
 
 
 def available() -> list[str]:
