@@ -221,7 +221,11 @@ def run_api(case: Case, files: Files) -> Outcome:
         result = case.run(files)
     except Exception as exc:  # noqa: BLE001 - classified below
         return _classify(case, exc)
-    return Outcome("no-error", "-", repr(result)[:200], "returned instead of raising")
+    try:
+        shown = repr(result)[:200]
+    except Exception:  # noqa: BLE001 - e.g. a 5000-deep list that an unsafe loader returned
+        shown = f"<{type(result).__name__}>"
+    return Outcome("no-error", "-", shown, "returned instead of raising")
 
 
 def run_cli(case: Case, files: Files) -> Outcome:
