@@ -113,3 +113,15 @@ def test_generic_modalities_option_accepts_a_comma_separated_list(tmp_path):
     spec = _npz(tmp_path, np.arange(12) % 2, b=np.zeros((12, 2)), c=np.ones((12, 1)))
     assert load_dataset(spec, modalities="c, a").names == ("c", "a")
     assert load_dataset(spec, modalities=["b"]).names == ("b",)
+
+
+def test_hdf5_with_a_user_block_passes_the_signature_check(tmp_path):
+    import h5py
+
+    path = tmp_path / "ub.h5"
+    with h5py.File(path, "w", userblock_size=1024) as fh:  # the signature sits at byte 1024
+        fh["a"] = np.arange(24.0).reshape(12, 2)
+        fh["target"] = np.arange(12) % 2
+    assert path.read_bytes()[:8] != b"\x89HDF\r\n\x1a\n"
+    ds = load_dataset(f"generic:{path}")
+    np.testing.assert_array_equal(ds.modality("a").numpy(), np.arange(24.0).reshape(12, 2))

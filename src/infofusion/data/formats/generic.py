@@ -79,7 +79,7 @@ _MAGIC = {
     ".npy": (b"\x93NUMPY",),
     ".h5": (b"\x89HDF\r\n\x1a\n",),
     ".hdf5": (b"\x89HDF\r\n\x1a\n",),
-    ".parquet": (b"PAR1",),
+    ".parquet": (b"PAR1", b"PARE"),  # PARE: encrypted footer
 }
 _FORMAT_NAMES = {
     ".npz": "a numpy .npz (zip) archive",
@@ -96,6 +96,13 @@ def _check_magic(path: Path, suffix: str) -> None:
     try:
         with open(path, "rb") as fh:
             head = fh.read(8)
+            if head and not head.startswith(_MAGIC[suffix]) and suffix in (".h5", ".hdf5"):
+                # an HDF5 file may start with a user block: the signature is then at 512,
+                # 1024, 2048, ... bytes
+                size, offset = path.stat().st_size, 512
+                while offset + 8 <= size and not head.startswith(_MAGIC[suffix]):
+                    fh.seek(offset)
+                    head, offset = fh.read(8), offset * 2
     except OSError as exc:
         raise FormatError(f"cannot open ({exc.strerror or exc})", path=path) from exc
     if not head:
