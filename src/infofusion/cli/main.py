@@ -118,6 +118,12 @@ class RootGroup(TyperGroup):
         except typer.Abort:
             typer.echo("Aborted.", err=True)
             code = 1
+        except Exception as exc:  # raised while parsing, before invoke() could map it
+            message = user_error_message(exc)
+            if message is None or "--debug" in (sys.argv[1:] if args is None else list(args)):
+                raise
+            typer.secho(f"error: {message}", err=True, fg="red")
+            code = 2
         sys.exit(code)
 
 
