@@ -30,6 +30,12 @@ _LAZY = {
 __all__ = ["__version__", *_LAZY]
 
 
+def __dir__() -> list[str]:
+    """The public API (including the names imported on first use) and the module dunders;
+    helpers of this file (``importlib``, ``Any``...) are left out."""
+    return sorted({*__all__, *(n for n in globals() if n.startswith("__"))})
+
+
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         mod, attr = _LAZY[name].split(":")

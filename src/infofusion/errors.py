@@ -37,19 +37,50 @@ class FormatError(InfoFusionError, ValueError):
 
 
 class UnsafePickleError(FormatError):
-    """A pickle asked for a global that the safe unpickler does not admit."""
+    """A pickle asked for a global that the safe unpickler does not admit, or used an admitted
+    one the way only an attack does (``reason``); nothing from the file was executed."""
 
-    def __init__(self, global_name: str, *, path: object = None):
+    def __init__(
+        self, global_name: str | None = None, *, path: object = None, reason: str | None = None
+    ):
         self.global_name = global_name
-        super().__init__(
-            f"refused to load global '{global_name}': only plain containers, strings, numbers "
-            "and numpy arrays are admitted in data pickles",
+        if reason is None:
+            message = (
+                f"refused to load global '{global_name}': only plain containers, strings, "
+                "numbers and numpy arrays are admitted in data pickles"
+            )
+        else:
+            message = f"refused to load: {reason} (not something a data pickle holds)"
+        super().__init__(message, path=path)
+
+
+class PickleLimitError(UnsafePickleError):
+    """A pickle exceeds a work bound of the safe unpickler (names the limit and its value)."""
+
+    def __init__(self, what: str, *, limit: str, value: int, path: object = None):
+        self.limit = limit
+        self.value = value
+        FormatError.__init__(
+            self,
+            f"refused to load: {what} than the limit {limit}={value}; a data pickle never "
+            f"needs this (for a trusted file raise it: safe_load(path, {limit}=...))",
             path=path,
         )
+        self.global_name = None
 
 
 class ConfigError(InfoFusionError, ValueError):
     """An option, name or parameter value is invalid: names the option and the value."""
+
+
+class OutputPathError(ConfigError):
+    """An output location cannot be written (names the option and the path); raised before
+    any work starts by :func:`infofusion.io_paths.check_writable`."""
+
+    def __init__(self, message: str, *, path: object = None, what: str | None = None):
+        self.path = None if path is None else str(path)
+        self.what = what
+        super().__init__(message)
 
 
 class UnknownComponentError(ConfigError, KeyError):

@@ -89,10 +89,15 @@ def test_mi_list():
 
 
 def test_mi_errors_are_typed(files, tmp_path):
-    res = runner.invoke(app, ["mi", str(files["x"]), str(tmp_path / "missing.npy")])
+    # --debug lets the typed error through (without it: one line and exit 2)
+    res = runner.invoke(app, ["--debug", "mi", str(files["x"]), str(tmp_path / "missing.npy")])
     assert isinstance(res.exception, FormatError) and "missing.npy" in str(res.exception)
-    res = runner.invoke(app, ["mi", str(files["x"]), str(files["y"]), "-e", "ksg", "--set", "kk=3"])
+    res = runner.invoke(
+        app, ["--debug", "mi", str(files["x"]), str(files["y"]), "-e", "ksg", "--set", "kk=3"]
+    )
     assert isinstance(res.exception, ConfigError) and "kk" in str(res.exception)
+    res = runner.invoke(app, ["mi", str(files["x"]), str(tmp_path / "missing.npy")])
+    assert res.exit_code == 2 and "error: " in res.output and "missing.npy" in res.output
 
 
 def test_mi_error_exit_code_through_main(files):

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from infofusion.data import MultimodalDataset
-from infofusion.errors import DataValidationError
+from infofusion.errors import ConfigError, DataValidationError
 
 
 def _data(n: int = 12, seed: int = 0) -> tuple[dict[str, np.ndarray], np.ndarray]:
@@ -341,7 +341,7 @@ def test_random_splits_stratified_and_reproducible():
     counts = {k: np.bincount(y[s1.indices(k).numpy()], minlength=3).tolist() for k in s1.splits}
     assert counts["valid"] == [10, 6, 4] and counts["test"] == [10, 6, 4]
     assert counts["train"] == [30, 18, 12]
-    with pytest.raises(DataValidationError, match="sum to 1"):
+    with pytest.raises(ConfigError, match="sum to 1"):
         ds.random_splits((0.5, 0.2, 0.2))
 
 
@@ -405,3 +405,81 @@ def test_random_splits_within_train_ignores_test_fraction():
     assert len(d2.indices("test")) == 20 and set(d2.indices("test").tolist()) == set(range(80, 100))
     assert len(d2.indices("train")) + len(d2.indices("valid")) == 80
     assert len(d2.indices("valid")) == 16
+
+
+# ------------------------------------------------------------------ splits, labels, task rule
+def test_split_helpers_say_which_splits_exist():
+    x, y = _data()
+    ds = MultimodalDataset(x, y)  # no splits given: everything is train
+    assert ds.split_names == ("train",) and ds.split_sizes() == {"train": 12}
+    assert ds.has_split("train") and not ds.has_split("valid") and not ds.has_split("test")
+    with _raises("missing_split", match="no 'valid' split \\(needed for selection\\); its splits: "
+                 "train=12"):
+        ds.require_split("valid", "for selection")
+    ds = MultimodalDataset(x, y, splits={"test": [0, 1, 2, 3], "train": np.arange(4, 12)})
+    assert ds.split_names == ("train", "test")  # canonical order, whatever the given order
+    assert torch.equal(ds.require_split("test"), torch.arange(4))
+    only_test = ds.subset(np.arange(4))  # a subset can lose its training split
+    assert only_test.split_names == ("test",) and not only_test.has_split("train")
+
+
+@pytest.mark.parametrize(
+    "labels, n_classes, ok",
+    [
+        ([0, 1, 2], None, True),
+        ([0, 1, 3], None, False),  # class 2 absent: refused unless stated
+        ([0, 1, 3], 4, True),
+        ([0, 1_000_000], None, False),
+        ([1, 2], None, False),  # class 0 absent
+    ],
+)
+def test_class_labels_must_be_contiguous_unless_n_classes_is_given(labels, n_classes, ok):
+    x = {"a": np.zeros((12, 2))}
+    y = np.resize(np.array(labels), 12)
+    if ok:
+        ds = MultimodalDataset(x, y, n_classes=n_classes)
+        assert ds.n_classes == (n_classes or max(labels) + 1)
+    else:
+        with _raises("target_range", match="0..C-1"):
+            MultimodalDataset(x, y, n_classes=n_classes)
+
+
+def test_float_targets_task_rule():
+    x = {"a": np.zeros((42, 2))}
+    binary = (np.arange(42) % 2).astype(np.float64)
+    with _raises("ambiguous_task", match="2 distinct: 0, 1"):
+        MultimodalDataset(x, binary)
+    ds = MultimodalDataset(x, binary, task="classification")  # stated: whole floats are classes
+    assert ds.task == "classification" and ds.target.dtype == torch.int64 and ds.n_classes == 2
+    assert MultimodalDataset(x, binary, task="regression").target.dtype == torch.float32
+    # the rule stops at MAX_INFERRED_CLASSES distinct whole numbers; fractions are scores
+    from infofusion.data.dataset import MAX_INFERRED_CLASSES
+
+    k = MAX_INFERRED_CLASSES
+    with _raises("ambiguous_task"):
+        MultimodalDataset(x, (np.arange(42) % k).astype(float))
+    assert MultimodalDataset(x, (np.arange(42) % (k + 1)).astype(float)).task == "regression"
+    assert MultimodalDataset(x, binary + 0.5).task == "regression"
+
+
+def test_require_modalities():
+    x, y = _data()
+    ds = MultimodalDataset(x, y)
+    assert ds.require_modalities(["b", "a"]) == ("b", "a")
+    with _raises("unknown", modality="zz", match="available: a, b"):
+        ds.require_modalities(["a", "zz"])
+    with _raises("repeated", modality="a"):
+        ds.select(["a", "a"])
+
+
+def test_arguments_of_derived_datasets_are_checked():
+    x, y = _data()
+    ds = MultimodalDataset(x, y)
+    with pytest.raises(ConfigError, match="seed"):
+        ds.random_splits(seed=-1)
+    with pytest.raises(ConfigError, match="three numbers"):
+        ds.random_splits((0.5, 0.5))
+    with pytest.raises(ConfigError, match="batch_size"):
+        next(ds.batches(batch_size=0))
+    with _raises("missing_split", match="'valid'"):
+        ds.random_splits(within="valid")

@@ -10,8 +10,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from infofusion.data.safe_pickle import ALLOWED_GLOBALS, SafeUnpickler, safe_load, safe_loads
-from infofusion.errors import FormatError, UnsafePickleError
+from infofusion.data.safe_pickle import (
+    ALLOWED_GLOBALS,
+    MAX_DEPTH,
+    SafeUnpickler,
+    safe_load,
+    safe_loads,
+)
+from infofusion.errors import FormatError, PickleLimitError, UnsafePickleError
 
 try:
     from . import fixtures
@@ -249,3 +255,160 @@ def test_lazy_load_refuses_and_detects_truncation(tmp_path):
     with pytest.raises(FormatError, match="truncated") as info:
         safe_load(path, lazy_min_bytes=1000)
     assert info.value.path == str(path)
+
+
+# ----------------------------------------------------------------------------- work bounds
+def _nested_lists(depth: int) -> bytes:
+    """[[[...]]] ``depth`` lists deep, written opcode by opcode (pickle.dumps would recurse)."""
+    return b"\x80\x04]" + b"(]" * (depth - 1) + b"e" * (depth - 1) + b"."
+
+
+def _laughs(levels: int, width: int = 10) -> list:
+    x: list = [0] * width
+    for _ in range(levels - 1):
+        x = [x] * width  # every level holds the previous one `width` times: width**levels leaves
+    return x
+
+
+def test_deep_nesting_is_refused_by_the_depth_limit(tmp_path):
+    path = tmp_path / "deep.pkl"
+    path.write_bytes(_nested_lists(5000))
+    with pytest.raises(PickleLimitError) as info:
+        safe_load(path)
+    assert info.value.limit == "max_depth" and info.value.value == MAX_DEPTH
+    assert str(path) in str(info.value) and "max_depth=100" in str(info.value)
+    # the same file loads when a power user raises the limit, and is what it says
+    out = safe_load(path, max_depth=6000)
+    depth = 0
+    while out:
+        out, depth = out[0], depth + 1
+    assert depth == 4999  # 5000 lists, the innermost empty
+
+
+@pytest.mark.parametrize("lazy", [None, 1])
+def test_depth_limit_is_exact(lazy, tmp_path):
+    path = tmp_path / "d.pkl"
+    path.write_bytes(_nested_lists(100))
+    assert safe_load(path, lazy_min_bytes=lazy) == pickle.loads(_nested_lists(100))
+    path.write_bytes(_nested_lists(101))
+    with pytest.raises(PickleLimitError, match="max_depth=100"):
+        safe_load(path, lazy_min_bytes=lazy)
+
+
+def test_depth_through_shared_references_counts():
+    # each level holds the previous twice: 150 levels deep although the graph is 150 nodes
+    x: list = []
+    for _ in range(150):
+        x = [x, x]
+    blob = pickle.dumps(x, protocol=4)
+    with pytest.raises(PickleLimitError, match="max_depth"):
+        safe_loads(blob)
+    out = safe_loads(blob, max_depth=200, max_items=2**152)
+    for _ in range(150):  # (comparing with == would walk 2**150 leaves)
+        assert len(out) == 2 and out[0] is out[1]
+        out = out[0]
+    assert out == []
+
+
+def test_shared_reference_amplification_is_refused_without_walking_it():
+    # 10**8 leaves reached through 80 containers: a tree walk of it never ends in practice
+    blob = pickle.dumps(_laughs(8), protocol=4)
+    assert len(blob) < 500
+    with pytest.raises(PickleLimitError) as info:
+        safe_loads(blob, path="laughs.pkl")
+    assert info.value.limit == "max_items" and "laughs.pkl" in str(info.value)
+    # 10**6 leaves fit under the default limit (2 * 10**6 < MAX_ITEMS elements reached)
+    assert safe_loads(pickle.dumps(_laughs(6), protocol=4)) == _laughs(6)
+
+
+def test_items_limit_counts_every_element_reached():
+    # [[0]*10]*10: 10 + 10 * 10 = 110 elements reached
+    blob = pickle.dumps(_laughs(2), protocol=4)
+    assert safe_loads(blob, max_items=110) == _laughs(2)
+    with pytest.raises(PickleLimitError, match="max_items=109"):
+        safe_loads(blob, max_items=109)
+    with pytest.raises(PickleLimitError, match="max_items=99"):
+        safe_loads(pickle.dumps(list(range(100))), max_items=99)
+
+
+# a tuple whose hash visits 2**40 nodes: (1,), then 40 times DUP + TUPLE2 -> (t, t)
+BOMB = b"K\x01\x85" + b"2\x86" * 40
+HASH_BOMBS = {  # written opcode by opcode: building them in Python would hash the bomb
+    "SETITEM": b"\x80\x04}" + BOMB + b"K\x01s.",
+    "SETITEMS": b"\x80\x04}(" + BOMB + b"K\x01u.",
+    "DICT": b"\x80\x02(" + BOMB + b"K\x01d.",
+    "ADDITEMS": b"\x80\x04\x8f(" + BOMB + b"\x90.",
+    "FROZENSET": b"\x80\x04(" + BOMB + b"\x91.",
+    "set(list)": b"\x80\x02cbuiltins\nset\n(" + BOMB + b"l\x85R.",
+    "dict(pairs)": b"\x80\x02cbuiltins\ndict\n(" + BOMB + b"K\x01\x86l\x85R.",
+}
+
+
+@pytest.mark.parametrize("opcode", sorted(HASH_BOMBS))
+def test_hash_bomb_keys_are_refused_before_hashing(opcode):
+    with pytest.raises(PickleLimitError, match="max_key_items"):
+        safe_loads(HASH_BOMBS[opcode])
+    # small tuple keys are data
+    assert safe_loads(pickle.dumps({(1, ("a", 2.5)): 1, "k": 2})) == {(1, ("a", 2.5)): 1, "k": 2}
+
+
+RANGE = b"cbuiltins\nrange\nJ\x00\xe1\xf5\x05\x85R"  # range(100000000)
+ABUSE = {
+    "list(range)": b"\x80\x04cbuiltins\nlist\n" + RANGE + b"\x85R.",
+    "frozenset(range)": b"\x80\x04cbuiltins\nfrozenset\n" + RANGE + b"\x85R.",
+    "bytes(int)": b"\x80\x04cbuiltins\nbytes\nJ\x00\xe1\xf5\x05\x85R.",
+    "bytearray(int)": b"\x80\x04cbuiltins\nbytearray\nJ\x00\xe1\xf5\x05\x85R.",
+    "str(list)": b"\x80\x04cbuiltins\nstr\n]\x85R.",
+    "ndarray(shape)": b"\x80\x04cnumpy\nndarray\nJ\x00\xe1\xf5\x05\x85\x85R.",
+    "_reconstruct(big)": b"\x80\x04cnumpy._core.multiarray\n_reconstruct\ncnumpy\nndarray\n"
+    b"J\x00\xe1\xf5\x05\x85C\x01b\x87R.",
+    "dtype(list)": b"\x80\x04cnumpy\ndtype\n]\x85R.",
+    "NEWOBJ tuple(range)": b"\x80\x04cbuiltins\ntuple\n" + RANGE + b"\x85\x81.",
+    "BUILD on a dict": b"\x80\x04}}b.",
+    "APPEND to a dict": b"\x80\x04}K\x01a.",
+    "EXT1": b"\x80\x02\x82\x01.",
+}
+
+
+@pytest.mark.parametrize("name", sorted(ABUSE))
+def test_admitted_globals_cannot_be_abused(name):
+    with pytest.raises(FormatError) as info:
+        safe_loads(ABUSE[name], path=f"{name}.pkl")
+    assert f"{name}.pkl" in str(info.value)
+
+
+def test_cycles_are_refused():
+    a: list = []
+    a.append(a)
+    with pytest.raises(FormatError, match="cyclic"):
+        safe_loads(pickle.dumps(a))
+    arr = np.empty(1, dtype=object)
+    arr[0] = arr
+    with pytest.raises(FormatError, match="cyclic"):
+        safe_loads(pickle.dumps(arr))
+
+
+@pytest.mark.parametrize(
+    "blob",
+    [
+        b"\x80\x04\x95\xff\xff\xff\xff\xff\xff\x00\x00.",
+        b"\x80\x04\x8e\xff\xff\xff\xff\xff\xff\x00\x00.",
+    ],
+)
+def test_length_prefixes_beyond_the_file_are_refused_unread(tmp_path, blob):
+    path = tmp_path / "len.pkl"
+    path.write_bytes(blob)
+    with pytest.raises(FormatError, match="truncated or corrupt: a (frame|bytes record) of"):
+        safe_load(path)
+
+
+def test_shared_data_within_limits_keeps_its_sharing(tmp_path):
+    arr = np.arange(6.0)
+    obj = {"a": arr, "b": arr, "rows": [[1, 2]] * 3}
+    out = safe_loads(pickle.dumps(obj, protocol=4))
+    assert out["a"] is out["b"] and out["rows"][0] is out["rows"][2]
+
+
+def test_directory_is_a_format_error(tmp_path):
+    with pytest.raises(FormatError, match="directory"):
+        safe_load(tmp_path)

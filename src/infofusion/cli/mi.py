@@ -23,7 +23,7 @@ def _load_array(path: Path, what: str) -> Any:
             return np.load(path, allow_pickle=False)
         if suffix in (".csv", ".tsv", ".txt"):
             return np.loadtxt(path, delimiter={".csv": ",", ".tsv": "\t"}.get(suffix), ndmin=1)
-    except ValueError as exc:
+    except (ValueError, EOFError, OSError) as exc:  # EOFError: an empty or cut .npy
         raise FormatError(f"{what}: cannot read numbers ({exc})", path=path) from exc
     raise FormatError(f"{what}: expected .npy, .csv, .tsv or .txt, got '{suffix}'", path=path)
 
@@ -60,6 +60,10 @@ def register(app: typer.Typer) -> None:
             return
         if x is None or y is None:
             raise typer.BadParameter("give two files, X and Y (or --list)")
+        if out is not None:
+            from infofusion.io_paths import check_writable
+
+            check_writable(out, "--out")  # before any work
         xa, ya = _load_array(x, "X"), _load_array(y, "Y")
         za = None if z is None else _load_array(z, "Z")
         est = create_estimator(estimator, **parse_options(params))

@@ -28,8 +28,12 @@ def register(app: typer.Typer) -> None:
         """Print R, U1, U2, S (bits, bootstrap CI, null level), write plots and a JSON record."""
         from infofusion.cli.datasets import parse_options
         from infofusion.errors import ConfigError
+        from infofusion.io_paths import check_writable
         from infofusion.measures.pid.analyze import analyze
 
+        check_writable(out, "--out", kind="dir")  # before any work
+        if records:
+            check_writable(records, "--records")
         mods = None
         if modalities:
             mods = tuple(m.strip() for m in modalities.split(",") if m.strip())

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from infofusion.data.dataset import MultimodalDataset
+from infofusion.data.dataset import MultimodalDataset, check_fractions
 from infofusion.errors import ConfigError, FormatError, MissingDependencyError
 from infofusion.registry import register
 
@@ -113,6 +113,7 @@ def uci_mfeat(
         FormatError: a CSV file does not have the expected layout.
     """
     views = _parse_views(arg)
+    check_fractions(fractions)  # before reading anything
     folder = mfeat_folder()
     modalities: dict[str, np.ndarray] = {}
     labels: np.ndarray | None = None
@@ -164,6 +165,7 @@ def digits(
     """
     if arg:
         raise ConfigError(f"digits takes no argument, got {arg!r}")
+    check_fractions(fractions)  # before loading anything
     from sklearn.datasets import load_digits
 
     bunch = load_digits()

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from infofusion.errors import DataValidationError
+from infofusion.errors import ConfigError, DataValidationError
 from infofusion.interfaces import SPLITS, Batch, ModalitySpec, TaskSpec, TaskType
 
 
@@ -30,6 +30,52 @@ def _as_array(value: Any, what: str, modality: str | None = None) -> np.ndarray:
         raise DataValidationError(
             f"{what} cannot be read as an array ({exc})", modality=modality, problem="not_array"
         ) from exc
+
+
+MAX_INFERRED_CLASSES = 20
+"""A float target of at most this many distinct whole numbers is ambiguous when no task is given."""
+
+
+def _infer_task(y: np.ndarray) -> TaskType:
+    """The task a target implies by itself: integers are classes, floats are scores -- except
+    floats that are all whole numbers with few distinct values (``0.0/1.0`` labels), which are
+    refused: the caller must say which task is meant."""
+    if y.dtype.kind in "iub":
+        return "classification"
+    if y.dtype.kind != "f":
+        raise DataValidationError(
+            f"cannot infer the task from target dtype {y.dtype}; give task= and a "
+            "numeric target (class labels as integers, scores as floats)",
+            problem="target_dtype",
+        )
+    finite = y[np.isfinite(y)]
+    if finite.size == y.size and np.array_equal(finite, np.round(finite)):
+        values = np.unique(finite)
+        if len(values) <= MAX_INFERRED_CLASSES:
+            shown = ", ".join(f"{v:g}" for v in values[:6]) + (", ..." if len(values) > 6 else "")
+            raise DataValidationError(
+                f"the target holds floats that are all whole numbers ({len(values)} distinct: "
+                f"{shown}): class labels or scores? State the task: task='classification' "
+                "(the values become class indices) or task='regression' (for a loader: the "
+                "option task=classification|regression)",
+                problem="ambiguous_task",
+            )
+    return "regression"
+
+
+def check_fractions(fractions: Any) -> tuple[float, float, float]:
+    """(train, valid, test) shares: three finite numbers >= 0 summing to 1."""
+    try:
+        values = tuple(float(f) for f in fractions)
+    except (TypeError, ValueError):
+        values = ()
+    if len(values) != 3 or not all(np.isfinite(v) and v >= 0 for v in values):
+        raise ConfigError(
+            f"split fractions must be three numbers >= 0 (train, valid, test), got {fractions!r}"
+        )
+    if abs(sum(values) - 1.0) > 1e-6:
+        raise ConfigError(f"split fractions {fractions!r} do not sum to 1")
+    return values  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -48,13 +94,21 @@ class MultimodalDataset:
 
     Args:
         modalities: name -> array ``(N, D)`` (1-d is read as ``(N, 1)``) or ``(N, T, D)``.
-        target: ``(N,)`` integer class labels (classification) or floats (regression).
-        task: ``"classification"`` or ``"regression"``; inferred from the target dtype if None.
+        target: ``(N,)`` class labels ``0..C-1`` (classification) or scores (regression).
+            Ragged nested lists are refused (a DataValidationError naming the modality).
+        task: ``"classification"`` or ``"regression"``. When None it is inferred: integers
+            are classes, floats are scores, and floats that are all whole numbers with at most
+            :data:`MAX_INFERRED_CLASSES` distinct values (``0.0``/``1.0`` labels) are refused
+            as ambiguous. With ``task="classification"`` whole-number floats are class labels.
         lengths: name -> ``(N,)`` valid lengths for sequence modalities (default: full length).
         splits: split name (``train``/``valid``/``test``) -> sample indices, or an ``(N,)``
-            array of split names. Default: every sample in ``train``.
+            array of split names. Default: every sample in ``train`` (then there is no
+            ``valid`` or ``test`` split: see :meth:`has_split`).
         ids: ``(N,)`` unique sample ids (default ``"0"``, ``"1"``, ...).
-        n_classes: number of classes (default ``max(target) + 1``).
+        n_classes: number of classes. Default ``max(target) + 1``, and then every label in
+            ``0..C-1`` must occur: labels such as ``{0, 1000000}`` are refused rather than read
+            as a 1,000,001-class task (relabel them with :meth:`encode_labels`, or give
+            ``n_classes`` when classes are absent on purpose).
         name: dataset name, recorded with results.
         sample_meta: per-sample side information (e.g. ground-truth interaction type), each an
             ``(N,)`` array.
@@ -139,18 +193,20 @@ class MultimodalDataset:
         y: np.ndarray, task: TaskType | None, n_classes: int | None
     ) -> tuple[TaskType, torch.Tensor, int]:
         if task is None:
-            if y.dtype.kind in "iub":
-                task = "classification"
-            elif y.dtype.kind == "f":
-                task = "regression"
-            else:
-                raise DataValidationError(
-                    f"cannot infer the task from target dtype {y.dtype}; give task= and a "
-                    "numeric target (class labels as integers, scores as floats)",
-                    problem="target_dtype",
-                )
+            task = _infer_task(y)
         if task == "classification":
-            if y.dtype.kind not in "iub":
+            if y.dtype.kind == "f":
+                # a float target is read as classes only when the task says so explicitly
+                bad = ~np.isfinite(y) | (y != np.round(y))
+                if bad.any():
+                    i = int(np.flatnonzero(bad)[0])
+                    raise DataValidationError(
+                        f"classification target must hold integer class indices, got dtype "
+                        f"{y.dtype} with value {float(y[i])!r} at index {i} (map labels with "
+                        "MultimodalDataset.encode_labels)",
+                        problem="target_dtype",
+                    )
+            elif y.dtype.kind not in "iub":
                 raise DataValidationError(
                     f"classification target must hold integer class indices, got dtype "
                     f"{y.dtype} (map labels with MultimodalDataset.encode_labels)",
@@ -161,7 +217,22 @@ class MultimodalDataset:
                 raise DataValidationError(
                     f"class labels must be >= 0, found {int(y.min())}", problem="target_range"
                 )
-            k = int(y.max()) + 1 if n_classes is None else int(n_classes)
+            if n_classes is None:
+                present = np.unique(y)
+                k = int(present[-1]) + 1
+                if len(present) != k:
+                    shown = ", ".join(str(int(v)) for v in present[:6])
+                    more = ", ..." if len(present) > 6 else ""
+                    raise DataValidationError(
+                        f"class labels must be 0..C-1: found {len(present)} distinct labels "
+                        f"{{{shown}{more}}}, so the largest ({k - 1}) would make {k} classes, "
+                        f"{k - len(present)} of them empty. Relabel them to 0..C-1 "
+                        "(MultimodalDataset.encode_labels; loader option relabel=true) or give "
+                        "n_classes= if classes are absent on purpose",
+                        problem="target_range",
+                    )
+            else:
+                k = int(n_classes)
             if y.max() >= k:
                 raise DataValidationError(
                     f"class label {int(y.max())} is out of range for n_classes={k}",
@@ -352,6 +423,59 @@ class MultimodalDataset:
     def splits(self) -> dict[str, torch.Tensor]:
         return dict(self._splits)
 
+    @property
+    def split_names(self) -> tuple[str, ...]:
+        """The non-empty splits this dataset has, in ``train, valid, test`` order."""
+        return tuple(s for s in SPLITS if s in self._splits and len(self._splits[s]))
+
+    def has_split(self, name: str) -> bool:
+        """Whether the split ``name`` exists and holds at least one sample.
+
+        Training code asks this before claiming a model was *selected on validation* or
+        *evaluated on test*: a dataset built without splits has only ``train``.
+        """
+        return name in self._splits and len(self._splits[name]) > 0
+
+    def split_sizes(self) -> dict[str, int]:
+        """Samples per split (only the splits that exist)."""
+        return {s: int(len(self._splits[s])) for s in self.split_names}
+
+    def require_split(self, name: str, purpose: str | None = None) -> torch.Tensor:
+        """The indices of split ``name``; a DataValidationError naming it (and what it is
+        needed for) when it is missing or empty."""
+        if not self.has_split(name):
+            why = f" (needed {purpose})" if purpose else ""
+            have = ", ".join(f"{k}={v}" for k, v in self.split_sizes().items()) or "none"
+            raise DataValidationError(
+                f"dataset '{self.name}' has no '{name}' split{why}; its splits: {have}",
+                problem="missing_split",
+            )
+        return self._splits[name]
+
+    def require_modalities(self, names: Sequence[str]) -> tuple[str, ...]:
+        """``names`` as a tuple after checking each is a modality of this dataset, once.
+
+        Raises:
+            DataValidationError: an unknown name (named, with the available ones) or a repeat.
+        """
+        names = tuple(names)
+        unknown = [m for m in names if m not in self._x]
+        if unknown:
+            raise DataValidationError(
+                f"unknown modality {', '.join(repr(m) for m in unknown)} (available: "
+                f"{', '.join(self._x)})",
+                modality=unknown[0],
+                problem="unknown",
+            )
+        repeated = sorted({m for m in names if names.count(m) > 1})
+        if repeated:
+            raise DataValidationError(
+                f"modality named more than once in {list(names)}",
+                modality=repeated[0],
+                problem="repeated",
+            )
+        return names
+
     def modality(self, name: str) -> torch.Tensor:
         if name not in self._x:
             raise DataValidationError(
@@ -451,8 +575,7 @@ class MultimodalDataset:
 
     def select(self, modalities: Sequence[str]) -> MultimodalDataset:
         """Keep only the named modalities (in the given order)."""
-        for m in modalities:
-            self.modality(m)
+        modalities = self.require_modalities(modalities)
         return self._derive(
             modalities={m: self._x[m] for m in modalities},
             lengths={m: v for m, v in self._lengths.items() if m in modalities},
@@ -475,8 +598,11 @@ class MultimodalDataset:
         valid (the other splits are kept and ``fractions[2]`` is ignored): this is how a
         validation split is carved out of datasets that ship without one.
         """
-        if abs(sum(fractions) - 1.0) > 1e-6:
-            raise DataValidationError(f"split fractions {fractions} do not sum to 1")
+        fractions = check_fractions(fractions)
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ConfigError(f"seed must be an integer >= 0, got {seed!r}")
+        if within is not None and not self.has_split(within):
+            self.require_split(within, "to carve a validation split from")
         rng = np.random.default_rng(seed)
         pool = self._splits[within].numpy() if within else np.arange(self.n)
         groups = [pool]
@@ -560,6 +686,8 @@ class MultimodalDataset:
         indices: torch.Tensor | None = None,
     ) -> Iterator[Batch]:
         """Iterate over a split in minibatches cut by tensor indexing."""
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ConfigError(f"batch_size must be a positive integer, got {batch_size!r}")
         idx = self.indices(split) if indices is None else indices
         if shuffle:
             idx = idx[torch.randperm(len(idx), generator=generator)]

@@ -2,10 +2,34 @@
 
 Feature pickles from the field (MMSA, MAG-BERT, MulT/MultiBench, MUStARD) arrive from strangers;
 a plain ``pickle.load`` would run whatever callable the file names. :class:`SafeUnpickler`
-overrides ``find_class`` with an allow-list, so any other global (``os.system``,
-``builtins.eval``, a user class...) raises :class:`~infofusion.errors.UnsafePickleError` before
-it can be called. The subclass keeps the C unpickler's speed: ``find_class`` runs once per
-distinct global, and array buffers are read straight into the arrays (no extra copies).
+admits an allow-list of globals, so any other one (``os.system``, ``builtins.eval``, a user
+class...) raises :class:`~infofusion.errors.UnsafePickleError` before it can be called.
+
+Refusing code is not enough: a few hundred bytes of pickle can describe an object whose *use*
+never ends -- a list nested 10^5 deep (every recursive consumer dies of ``RecursionError``), a
+"billion laughs" list whose 30 levels each hold the previous one twice (2^30 elements reached
+through shared references), a dict key whose hash walks such a tuple, ``list(range(10**10))``
+through an admitted constructor. The unpickler therefore bounds the work explicitly:
+
+* every admitted constructor checks its arguments (no ``range``/size arguments, no iterators,
+  numpy's reconstructor only with the ``(0,)`` shape numpy writes), ``BUILD`` and the item
+  opcodes only act on the container types they are meant for, and length prefixes larger than
+  the file are refused before anything is allocated;
+* dict keys and set members must be atoms (str, bytes, numbers, None) or small tuples of them
+  (at most ``max_key_items`` elements), so hashing them is cheap;
+* after loading, one pass over the object graph -- each container visited once, shared ones
+  reused -- measures the nesting depth and the number of container elements a full traversal
+  would reach (shared references counted every time). More than ``max_depth`` levels or
+  ``max_items`` elements, or a cycle, is refused with
+  :class:`~infofusion.errors.PickleLimitError` naming the file and the limit.
+
+Defaults: :data:`MAX_DEPTH` (100 levels; the field's pickles use 2 to 5) and :data:`MAX_ITEMS`
+(10^7 elements; numeric data lives in numpy arrays, each of which counts as one element). A
+trusted file beyond them loads with ``safe_load(path, max_depth=..., max_items=...)``.
+
+The loader is a pure-Python unpickler (the C one cannot bound hashing). Array buffers are read
+in one piece, and with ``lazy_min_bytes`` large ones are not read at all but located in the
+file (:class:`LazyArray`), so a loader reads them straight into their final place.
 
 Both numpy 1.x pickles (``numpy.core.multiarray._reconstruct``) and numpy 2 pickles
 (``numpy._core...``) are admitted, and Python 2 pickles load with ``encoding="latin1"`` (the
@@ -14,7 +38,6 @@ default here), which is how numpy arrays pickled under Python 2 must be read.
 
 from __future__ import annotations
 
-import codecs
 import io
 import os
 import pickle
@@ -24,9 +47,28 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+from infofusion.data._pickle_graph import check_graph, materialize
+from infofusion.data._pickle_guards import Refused, check_keys, codecs_encode, guarded
+from infofusion.data._pickle_lazy import LazyArray, LazyBytes
 from infofusion.errors import FormatError, UnsafePickleError
 
-__all__ = ["SafeUnpickler", "LazyArray", "safe_load", "safe_loads", "ALLOWED_GLOBALS"]
+__all__ = [
+    "ALLOWED_GLOBALS",
+    "MAX_DEPTH",
+    "MAX_ITEMS",
+    "MAX_KEY_ITEMS",
+    "LazyArray",
+    "SafeUnpickler",
+    "safe_load",
+    "safe_loads",
+]
+
+MAX_DEPTH = 100
+"""Default nesting limit (containers inside containers, object arrays included)."""
+MAX_ITEMS = 10_000_000
+"""Default limit on the container elements a full traversal reaches (shared ones each time)."""
+MAX_KEY_ITEMS = 64
+"""Elements a tuple used as a dict key or set member may hold (nested tuples included)."""
 
 
 def _numpy_core(submodule: str) -> Any:
@@ -39,30 +81,19 @@ def _numpy_core(submodule: str) -> Any:
         return importlib.import_module(f"numpy.core.{submodule}")
 
 
-# Text codecs only: protocol-2 pickles written by Python 3 encode ``bytes`` objects as
-# ``_codecs.encode(text, "latin1")``; nothing else may pass through this door.
-_TEXT_CODECS = {"latin1", "latin-1", "iso-8859-1", "iso8859-1", "l1", "utf-8", "utf8", "ascii"}
-
-
-def _codecs_encode(obj: Any, encoding: str = "utf-8", errors: str = "strict") -> bytes:
-    if not isinstance(obj, str) or not isinstance(encoding, str):
-        raise pickle.UnpicklingError("_codecs.encode is admitted only for str -> bytes")
-    if encoding.lower() not in _TEXT_CODECS:
-        raise UnsafePickleError(f"_codecs.encode(..., {encoding!r})")
-    return codecs.encode(obj, encoding, errors)
-
-
 def _allowed() -> dict[tuple[str, str], Any]:
     multiarray = _numpy_core("multiarray")
     numeric = _numpy_core("numeric")
     table: dict[tuple[str, str], Any] = {}
+    import builtins
+
     for name in (
         "dict", "list", "tuple", "set", "frozenset", "str", "bytes", "bytearray",
         "int", "float", "complex", "bool", "slice", "range",
     ):  # fmt: skip
-        table[("builtins", name)] = getattr(__import__("builtins"), name)
+        table[("builtins", name)] = getattr(builtins, name)
     table[("collections", "OrderedDict")] = OrderedDict
-    table[("_codecs", "encode")] = _codecs_encode
+    table[("_codecs", "encode")] = codecs_encode
     table[("numpy", "ndarray")] = np.ndarray
     table[("numpy", "dtype")] = np.dtype
     # numpy 1.x writes ``numpy.core``, numpy 2 writes ``numpy._core``: both map to what exists.
@@ -74,58 +105,332 @@ def _allowed() -> dict[tuple[str, str], Any]:
 
 
 ALLOWED_GLOBALS: dict[tuple[str, str], Any] = _allowed()
-"""(module, name) -> object, the only globals a data pickle may reference."""
+"""(module, name) -> object, the only globals a data pickle may reference. Constructors among
+them reach the file through argument-checking wrappers (see :class:`SafeUnpickler`)."""
 
 # Python 2 module names (pickles written by Python 2 say ``__builtin__.set``).
 _PY2_MODULES = {"__builtin__": "builtins", "copy_reg": "copyreg"}
+# Harmless types that are handed out as themselves (NEWOBJ needs real types: complex uses it).
+_PLAIN = frozenset({int, float, complex, bool, slice})
 
 
-class SafeUnpickler(pickle.Unpickler):
-    """``pickle.Unpickler`` whose ``find_class`` admits only :data:`ALLOWED_GLOBALS`.
+class SafeUnpickler(pickle._Unpickler):  # type: ignore[name-defined]
+    """Allow-list unpickler with bounded work (see the module docstring).
 
     Args:
         file: binary file object to read from.
         path: file name used in error messages.
         encoding: how Python 2 ``str`` objects are decoded (``"latin1"`` keeps numpy arrays
             pickled by Python 2 readable).
+        size: size of the input in bytes (length prefixes beyond it are refused unread);
+            taken from the file when None.
+        max_key_items: elements a tuple used as a dict key or set member may hold.
+        max_items: the largest ``range`` an admitted constructor may expand.
+        lazy_min_bytes: when given, array payloads of at least this many bytes stored as one
+            bytes record (protocols 3 to 5) are left in the file as :class:`LazyArray`.
     """
 
-    def __init__(self, file: BinaryIO, *, path: object = None, encoding: str = "latin1"):
-        super().__init__(file, encoding=encoding, fix_imports=True)
-        self._path = path
+    dispatch = dict(pickle._Unpickler.dispatch)  # type: ignore[attr-defined]
 
+    def __init__(
+        self,
+        file: BinaryIO,
+        *,
+        path: object = None,
+        encoding: str = "latin1",
+        size: int | None = None,
+        max_key_items: int = MAX_KEY_ITEMS,
+        max_items: int = MAX_ITEMS,
+        lazy_min_bytes: int | None = None,
+    ):
+        super().__init__(file, encoding=encoding, fix_imports=True)
+        self._fh = file
+        self._path = path
+        if size is None:
+            try:
+                size = os.fstat(file.fileno()).st_size
+            except (AttributeError, OSError, io.UnsupportedOperation):
+                size = 1 << 62
+        self._size = int(size)
+        self._max_key_items = int(max_key_items)
+        self._max_items = int(max_items)
+        self._lazy = lazy_min_bytes is not None
+        self._min = max(1, int(lazy_min_bytes)) if self._lazy else 0
+        self._nd_memo: dict[int, list[Any]] = {}
+        self._guards: dict[Any, Any] = {}
+        self.lazy_left = 0  # bytes records left in the file and not consumed by an array
+
+    # ---------------------------------------------------------------- globals
     def find_class(self, module: str, name: str) -> Any:  # noqa: D401 - pickle API
         module = _PY2_MODULES.get(module, module)
         try:
-            return ALLOWED_GLOBALS[(module, name)]
+            obj = ALLOWED_GLOBALS[(module, name)]
         except (KeyError, TypeError):
             raise UnsafePickleError(f"{module}.{name}", path=self._path) from None
+        guards = getattr(self, "_guards", None)
+        if guards is None or obj in _PLAIN or obj is codecs_encode or name == "scalar":
+            return obj
+        if obj not in guards:
+            guards[obj] = self._guard(obj)
+        return guards[obj]
+
+    def _guard(self, obj: Any) -> Any:
+        return guarded(
+            obj,
+            check_keys=self._check_keys,
+            max_items=self._max_items,
+            lazy_buffer=self._lazy_buffer if self._lazy else None,
+        )
+
+    def _lazy_buffer(self, buf: Any, dtype: Any, shape: Any, order: Any) -> Any:
+        """numpy's protocol-5 reconstructor given a buffer left in the file."""
+        self.lazy_left -= 1
+        return LazyArray(self._path, buf.offset, buf.nbytes, shape, dtype, order == "F")
+
+    def _check_keys(self, items: Any) -> None:
+        check_keys(items, self._max_key_items, self._path)
 
     def persistent_load(self, pid: Any) -> Any:
-        raise UnsafePickleError(f"persistent id {pid!r}", path=self._path)
+        raise UnsafePickleError(path=self._path, reason=f"persistent id {pid!r:.60}")
+
+    # ---------------------------------------------------------------- opcodes
+    def _length(self, fmt: str, width: int, what: str) -> int:
+        (n,) = struct.unpack(fmt, self.read(width))
+        if n < 0 or n > self._size:
+            raise FormatError(
+                f"truncated or corrupt: a {what} of {n} bytes in a {self._size}-byte input",
+                path=self._path,
+            )
+        return n
+
+    def load_frame(self) -> None:
+        self._unframer.load_frame(self._length("<Q", 8, "frame"))
+
+    def load_binunicode(self) -> None:
+        self.append(str(self.read(self._length("<I", 4, "string")), "utf-8", "surrogatepass"))
+
+    def load_binunicode8(self) -> None:
+        self.append(str(self.read(self._length("<Q", 8, "string")), "utf-8", "surrogatepass"))
+
+    def load_binstring(self) -> None:
+        self.append(self._decode_string(self.read(self._length("<i", 4, "string"))))
+
+    def load_long4(self) -> None:
+        self.append(pickle.decode_long(self.read(self._length("<i", 4, "integer"))))
+
+    def load_binbytes(self) -> None:
+        self.append(self._payload(self._length("<I", 4, "bytes record"), bytes))
+
+    def load_binbytes8(self) -> None:
+        self.append(self._payload(self._length("<Q", 8, "bytes record"), bytes))
+
+    def load_bytearray8(self) -> None:
+        self.append(self._payload(self._length("<Q", 8, "bytes record"), bytearray))
+
+    def _payload(self, n: int, kind: type) -> Any:
+        if self._lazy and n >= self._min:
+            uf = self._unframer
+            frame = uf.current_frame
+            in_frame = False
+            if frame is not None:
+                pos = frame.tell()
+                in_frame = frame.seek(0, io.SEEK_END) > pos
+                frame.seek(pos)
+            if not in_frame:
+                uf.current_frame = None  # the record lies after the (finished) frame
+                offset = self._fh.tell()
+                if offset + n > self._size:
+                    raise FormatError(
+                        f"truncated: a {n}-byte record at offset {offset} runs past the end "
+                        f"of the {self._size}-byte file",
+                        path=self._path,
+                    )
+                self._fh.seek(n, io.SEEK_CUR)
+                self.lazy_left += 1
+                return LazyBytes(self._path, offset, n, kind)
+        if kind is bytearray:
+            b = bytearray(n)
+            if self.readinto(b) != n:
+                raise pickle.UnpicklingError("pickle data was truncated")
+            return b
+        data = self.read(n)
+        if len(data) != n:
+            raise pickle.UnpicklingError("pickle data was truncated")
+        return data
+
+    def _refuse_extension(self) -> None:
+        raise UnsafePickleError(path=self._path, reason="an extension-registry code (EXT opcode)")
+
+    def load_setitem(self) -> None:
+        stack = self.stack
+        self._target(stack[-3], (dict, OrderedDict), "SETITEM")
+        self._check_keys((stack[-2],))
+        pickle._Unpickler.load_setitem(self)  # type: ignore[attr-defined]
+
+    def load_setitems(self) -> None:
+        self._target(self.metastack[-1][-1], (dict, OrderedDict), "SETITEMS")
+        self._check_keys(self.stack[0::2])
+        pickle._Unpickler.load_setitems(self)  # type: ignore[attr-defined]
+
+    def load_dict(self) -> None:
+        self._check_keys(self.stack[0::2])
+        pickle._Unpickler.load_dict(self)  # type: ignore[attr-defined]
+
+    def load_additems(self) -> None:
+        self._target(self.metastack[-1][-1], (set,), "ADDITEMS")
+        self._check_keys(self.stack)
+        pickle._Unpickler.load_additems(self)  # type: ignore[attr-defined]
+
+    def load_frozenset(self) -> None:
+        self._check_keys(self.stack)
+        pickle._Unpickler.load_frozenset(self)  # type: ignore[attr-defined]
+
+    def load_append(self) -> None:
+        self._target(self.stack[-2], (list,), "APPEND")
+        pickle._Unpickler.load_append(self)  # type: ignore[attr-defined]
+
+    def load_appends(self) -> None:
+        self._target(self.metastack[-1][-1], (list,), "APPENDS")
+        pickle._Unpickler.load_appends(self)  # type: ignore[attr-defined]
+
+    @staticmethod
+    def _target(obj: Any, kinds: tuple[type, ...], op: str) -> None:
+        if type(obj) not in kinds:
+            raise Refused(f"{op} applied to {type(obj).__name__}")
+
+    # memo opcodes: in lazy mode, remember where each array is memoised, so the LazyArray that
+    # replaces it at BUILD replaces it in the memo too
+    def load_memoize(self) -> None:
+        memo, top = self.memo, self.stack[-1]
+        memo[len(memo)] = top
+        if self._lazy and type(top) is np.ndarray:
+            self._nd_memo.setdefault(id(top), []).append(len(memo) - 1)
+
+    def load_binput(self) -> None:
+        i, top = self.read(1)[0], self.stack[-1]
+        self.memo[i] = top
+        if self._lazy and type(top) is np.ndarray:
+            self._nd_memo.setdefault(id(top), []).append(i)
+
+    def load_long_binput(self) -> None:
+        (i,) = struct.unpack("<I", self.read(4))
+        top = self.stack[-1]
+        self.memo[i] = top
+        if self._lazy and type(top) is np.ndarray:
+            self._nd_memo.setdefault(id(top), []).append(i)
+
+    def load_build(self) -> None:
+        stack = self.stack
+        state, inst = stack[-1], stack[-2]
+        if type(inst) is np.ndarray:
+            if (
+                self._lazy
+                and isinstance(state, tuple)
+                and len(state) in (4, 5)
+                and isinstance(state[-1], LazyBytes)
+            ):
+                shape, dtype, fortran = state[-4], state[-3], state[-2]
+                if not isinstance(dtype, np.dtype):
+                    raise pickle.UnpicklingError("array state without a dtype")
+                lazy = LazyArray(
+                    self._path, state[-1].offset, state[-1].nbytes, shape, dtype, fortran
+                )
+                self.lazy_left -= 1
+                stack.pop()
+                stack[-1] = lazy
+                for key in self._nd_memo.pop(id(inst), ()):
+                    if self.memo.get(key) is inst:
+                        self.memo[key] = lazy
+                return
+        elif not isinstance(inst, np.dtype):
+            raise Refused(f"BUILD (setting the state) of {type(inst).__name__}")
+        pickle._Unpickler.load_build(self)  # type: ignore[attr-defined]
 
 
-def _run(unpickler: pickle.Unpickler, path: object) -> Any:
-    """``unpickler.load()`` with every low-level failure turned into a FormatError naming the
-    file (refusals are already UnsafePickleError, a FormatError)."""
+for _op, _fn in (
+    (pickle.FRAME, SafeUnpickler.load_frame),
+    (pickle.BINUNICODE, SafeUnpickler.load_binunicode),
+    (pickle.BINUNICODE8, SafeUnpickler.load_binunicode8),
+    (pickle.BINSTRING, SafeUnpickler.load_binstring),
+    (pickle.LONG4, SafeUnpickler.load_long4),
+    (pickle.BINBYTES, SafeUnpickler.load_binbytes),
+    (pickle.BINBYTES8, SafeUnpickler.load_binbytes8),
+    (pickle.BYTEARRAY8, SafeUnpickler.load_bytearray8),
+    (pickle.EXT1, SafeUnpickler._refuse_extension),
+    (pickle.EXT2, SafeUnpickler._refuse_extension),
+    (pickle.EXT4, SafeUnpickler._refuse_extension),
+    (pickle.SETITEM, SafeUnpickler.load_setitem),
+    (pickle.SETITEMS, SafeUnpickler.load_setitems),
+    (pickle.DICT, SafeUnpickler.load_dict),
+    (pickle.ADDITEMS, SafeUnpickler.load_additems),
+    (pickle.FROZENSET, SafeUnpickler.load_frozenset),
+    (pickle.APPEND, SafeUnpickler.load_append),
+    (pickle.APPENDS, SafeUnpickler.load_appends),
+    (pickle.MEMOIZE, SafeUnpickler.load_memoize),
+    (pickle.BINPUT, SafeUnpickler.load_binput),
+    (pickle.LONG_BINPUT, SafeUnpickler.load_long_binput),
+    (pickle.BUILD, SafeUnpickler.load_build),
+):
+    SafeUnpickler.dispatch[_op[0]] = _fn
+
+
+def _run(unpickler: SafeUnpickler, path: object, max_depth: int, max_items: int) -> Any:
+    """Load, check the object graph, and turn every low-level failure into a FormatError naming
+    the file (refusals are already UnsafePickleError / PickleLimitError, FormatErrors)."""
     try:
-        return unpickler.load()
+        obj = unpickler.load()
     except FormatError:
         raise
+    except Refused as exc:
+        raise UnsafePickleError(path=path, reason=str(exc)) from None
+    except KeyError as exc:
+        if exc.args and isinstance(exc.args[0], int):  # no handler for this byte
+            raise FormatError(
+                f"not a pickle, or corrupt: byte 0x{exc.args[0]:02x} is no pickle opcode",
+                path=path,
+            ) from exc
+        raise FormatError(
+            f"cannot unpickle (KeyError: {exc}); the file is corrupt", path=path
+        ) from exc
     except (EOFError, pickle.UnpicklingError, struct.error) as exc:
         raise FormatError(
             f"truncated or corrupt pickle ({type(exc).__name__}: {exc})", path=path
         ) from exc
-    except (ValueError, TypeError, AttributeError, IndexError, KeyError, UnicodeError) as exc:
+    except (
+        ValueError, TypeError, AttributeError, IndexError, UnicodeError,
+        OverflowError, MemoryError, RecursionError,
+    ) as exc:  # fmt: skip
         # numpy's setstate complains with ValueError when a buffer is shorter than the shape
         raise FormatError(
-            f"cannot unpickle ({type(exc).__name__}: {exc}); the file is corrupt or truncated",
+            f"cannot unpickle ({type(exc).__name__}: {str(exc)[:200]}); the file is corrupt or "
+            "not a data pickle",
             path=path,
         ) from exc
+    finally:
+        unpickler.memo.clear()
+    check_graph(obj, max_depth=max_depth, max_items=max_items, path=path)
+    if unpickler.lazy_left:
+        obj = materialize(obj)
+    return obj
 
 
-def _load(file: BinaryIO, path: object, encoding: str) -> Any:
-    return _run(SafeUnpickler(file, path=path, encoding=encoding), path)
+# signatures of files that are often mistaken for data pickles
+_NOT_PICKLES = (
+    (b"PK\x03\x04", "a zip archive (a torch checkpoint or an .npz file?)"),
+    (b"\x93NUMPY", "a numpy .npy array (read it with numpy.load)"),
+    (b"\x89HDF\r\n\x1a\n", "an HDF5 file"),
+    (b"PAR1", "a parquet file"),
+)
+
+
+def _limits(max_depth: int | None, max_items: int | None) -> tuple[int, int]:
+    depth = MAX_DEPTH if max_depth is None else int(max_depth)
+    items = MAX_ITEMS if max_items is None else int(max_items)
+    if depth < 1 or items < 1:
+        from infofusion.errors import ConfigError
+
+        raise ConfigError(f"max_depth and max_items must be >= 1, got {depth} and {items}")
+    return depth, items
 
 
 def safe_load(
@@ -133,8 +438,10 @@ def safe_load(
     *,
     encoding: str = "latin1",
     lazy_min_bytes: int | None = None,
+    max_depth: int | None = None,
+    max_items: int | None = None,
 ) -> Any:
-    """Load a data pickle from ``path`` through the allow-list unpickler.
+    """Load a data pickle from ``path`` through the allow-list unpickler, with bounded work.
 
     Args:
         path: the pickle file.
@@ -143,290 +450,47 @@ def safe_load(
             (and is stored as one bytes record: protocols 3 to 5) are not read: they come back
             as :class:`LazyArray` records (shape, dtype, file offset) that a loader reads
             straight into its final buffer, so a multi-GB file is copied once, not twice.
+        max_depth: nesting limit (default :data:`MAX_DEPTH`); raise it only for trusted files.
+        max_items: limit on the container elements a full traversal reaches, shared references
+            counted each time (default :data:`MAX_ITEMS`).
 
     Raises:
-        UnsafePickleError: the pickle references a global outside the allow-list (nothing
-            from the file has been called).
-        FormatError: the file is missing, truncated or corrupt (names the file).
+        UnsafePickleError: the pickle references a global outside the allow-list, or uses an
+            admitted one in a way data pickles never do (nothing from the file has been called).
+        PickleLimitError: the object is nested deeper than ``max_depth``, reaches more than
+            ``max_items`` elements, or has an oversized dict key (names the limit).
+        FormatError: the file is missing, truncated, corrupt or cyclic (names the file).
     """
+    depth, items = _limits(max_depth, max_items)
     try:
         fh = open(path, "rb")  # noqa: SIM115 - closed below
     except OSError as exc:
         raise FormatError(f"cannot open ({exc.strerror or exc})", path=path) from exc
     with fh:
-        if lazy_min_bytes is None:
-            return _load(fh, path, encoding)
-        unpickler = _LazyUnpickler(fh, path=path, encoding=encoding, min_bytes=lazy_min_bytes)
-        out = _run(unpickler, path)
-        return _materialize_bytes(out)
+        if os.path.isdir(path):
+            raise FormatError("expected a pickle file, got a directory", path=path)
+        head = fh.read(8)
+        for magic, what in _NOT_PICKLES:
+            if head.startswith(magic):
+                raise FormatError(f"this is {what}, not a pickle", path=path)
+        fh.seek(0)
+        unpickler = SafeUnpickler(
+            fh, path=path, encoding=encoding, lazy_min_bytes=lazy_min_bytes, max_items=items
+        )
+        return _run(unpickler, path, depth, items)
 
 
-def safe_loads(data: bytes, *, encoding: str = "latin1", path: object = None) -> Any:
+def safe_loads(
+    data: bytes,
+    *,
+    encoding: str = "latin1",
+    path: object = None,
+    max_depth: int | None = None,
+    max_items: int | None = None,
+) -> Any:
     """Like :func:`safe_load` for an in-memory pickle."""
-    return _load(io.BytesIO(data), path, encoding)
-
-
-# --------------------------------------------------------------------------------------------
-# Lazy arrays: large array payloads are located in the file, not read
-# --------------------------------------------------------------------------------------------
-class _LazyBytes:
-    """A bytes record left in the file: (offset, size)."""
-
-    __slots__ = ("path", "offset", "nbytes", "kind")
-
-    def __init__(self, path: Any, offset: int, nbytes: int, kind: type):
-        self.path, self.offset, self.nbytes, self.kind = path, offset, nbytes, kind
-
-    def read(self) -> bytes | bytearray:
-        buf = bytearray(self.nbytes)
-        _read_exact(self.path, self.offset, memoryview(buf))
-        return buf if self.kind is bytearray else bytes(buf)
-
-
-_READ_CHUNK = 256 * 2**20
-
-
-def _read_exact(path: Any, offset: int, view: memoryview) -> None:
-    with open(path, "rb", buffering=0) as fh:
-        fh.seek(offset)
-        pos = 0
-        while pos < len(view):
-            n = fh.readinto(view[pos : pos + _READ_CHUNK])
-            if not n:
-                raise FormatError(
-                    f"truncated: array data ends after {pos} of {len(view)} bytes", path=path
-                )
-            pos += n
-
-
-class LazyArray:
-    """A numpy array still in its pickle file: shape, dtype and where its bytes are.
-
-    ``np.asarray(lazy)`` (or :meth:`load`) reads it; :meth:`read_into` reads it straight into
-    a slice of a larger array, converting the dtype when it differs.
-    """
-
-    __slots__ = ("path", "offset", "nbytes", "shape", "dtype", "fortran")
-
-    def __init__(
-        self,
-        path: Any,
-        offset: int,
-        nbytes: int,
-        shape: tuple[int, ...],
-        dtype: np.dtype,
-        fortran: bool,
-    ):
-        self.path, self.offset, self.nbytes = path, offset, nbytes
-        self.shape, self.dtype, self.fortran = tuple(shape), np.dtype(dtype), bool(fortran)
-        expected = int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
-        if expected != nbytes:
-            raise FormatError(
-                f"array of shape {self.shape} and dtype {self.dtype} needs {expected} bytes, "
-                f"the file holds {nbytes}",
-                path=path,
-            )
-
-    @property
-    def ndim(self) -> int:
-        return len(self.shape)
-
-    @property
-    def size(self) -> int:
-        return int(np.prod(self.shape, dtype=np.int64))
-
-    def __len__(self) -> int:
-        if not self.shape:
-            raise TypeError("len() of a 0-d array")
-        return self.shape[0]
-
-    def __repr__(self) -> str:
-        return f"LazyArray(shape={self.shape}, dtype={self.dtype}, offset={self.offset})"
-
-    def load(self) -> np.ndarray:
-        """Read the array into a new numpy array."""
-        arr = np.empty(self.shape, dtype=self.dtype, order="F" if self.fortran else "C")
-        flat = arr.T if self.fortran else arr  # C-contiguous view over the same bytes
-        if arr.size:
-            _read_exact(self.path, self.offset, memoryview(flat.reshape(-1)).cast("B"))
-        return arr
-
-    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        arr = self.load()
-        return arr if dtype is None else arr.astype(dtype, copy=False)
-
-    def read_into(self, out: np.ndarray) -> None:
-        """Fill ``out`` (same shape) with this array; no temporary when dtypes match."""
-        if out.shape != self.shape:
-            raise ValueError(f"read_into: shape {out.shape} != {self.shape}")
-        if out.size == 0:
-            return
-        if (
-            out.dtype == self.dtype
-            and out.flags.c_contiguous
-            and (not self.fortran or self.ndim <= 1)
-        ):
-            _read_exact(self.path, self.offset, memoryview(out.reshape(-1)).cast("B"))
-            return
-        # dtype conversion: read in slabs along the first axis to keep temporaries small
-        if self.fortran or self.ndim == 0:
-            out[...] = self.load()
-            return
-        row = self.nbytes // max(1, self.shape[0])
-        step = max(1, _READ_CHUNK // max(1, row))
-        for start in range(0, self.shape[0], step):
-            k = min(step, self.shape[0] - start)
-            tmp = np.empty((k,) + self.shape[1:], dtype=self.dtype)
-            _read_exact(self.path, self.offset + start * row, memoryview(tmp.reshape(-1)).cast("B"))
-            out[start : start + k] = tmp
-
-
-def _materialize_bytes(obj: Any) -> Any:
-    """Read back any large bytes record that did not end up inside an array."""
-    if isinstance(obj, _LazyBytes):
-        return obj.read()
-    if type(obj) is dict or type(obj) is OrderedDict:
-        for k, v in obj.items():
-            if isinstance(v, (_LazyBytes, dict, list, tuple)):
-                obj[k] = _materialize_bytes(v)
-        return obj
-    if type(obj) is list:
-        for i, v in enumerate(obj):
-            if isinstance(v, (_LazyBytes, dict, list, tuple)):
-                obj[i] = _materialize_bytes(v)
-        return obj
-    if type(obj) is tuple and any(isinstance(v, (_LazyBytes, dict, list, tuple)) for v in obj):
-        return tuple(_materialize_bytes(v) for v in obj)
-    return obj
-
-
-class _LazyUnpickler(pickle._Unpickler):  # type: ignore[name-defined]
-    """Pure-Python allow-list unpickler that leaves large array payloads in the file.
-
-    Only the few opcodes that carry raw bytes (BINBYTES, BINBYTES8, BYTEARRAY8) and BUILD are
-    changed; everything else, including ``find_class``'s allow-list, is as in
-    :class:`SafeUnpickler`.
-    """
-
-    dispatch = dict(pickle._Unpickler.dispatch)  # type: ignore[attr-defined]
-
-    def __init__(self, file: BinaryIO, *, path: object, encoding: str, min_bytes: int):
-        super().__init__(file, encoding=encoding, fix_imports=True)
-        self._fh = file
-        self._path = path
-        self._min = max(1, int(min_bytes))
-        self._size = os.fstat(file.fileno()).st_size
-        self._nd_memo: dict[int, list[Any]] = {}
-
-    persistent_load = SafeUnpickler.persistent_load
-
-    def _payload(self, n: int, kind: type) -> Any:
-        uf = self._unframer
-        frame = uf.current_frame
-        in_frame = False
-        if frame is not None:
-            pos = frame.tell()
-            in_frame = frame.seek(0, io.SEEK_END) > pos
-            frame.seek(pos)
-        if n < self._min or in_frame:
-            if kind is bytearray:
-                b = bytearray(n)
-                self.readinto(b)
-                return b
-            data = self.read(n)
-            if len(data) != n:
-                raise pickle.UnpicklingError("pickle data was truncated")
-            return data
-        uf.current_frame = None  # the record lies after the (finished) frame
-        offset = self._fh.tell()
-        if offset + n > self._size:
-            raise FormatError(
-                f"truncated: a {n}-byte record at offset {offset} runs past the end of the "
-                f"{self._size}-byte file",
-                path=self._path,
-            )
-        self._fh.seek(n, io.SEEK_CUR)
-        return _LazyBytes(self._path, offset, n, kind)
-
-    def load_binbytes(self) -> None:
-        (n,) = struct.unpack("<I", self.read(4))
-        self.append(self._payload(n, bytes))
-
-    def load_binbytes8(self) -> None:
-        (n,) = struct.unpack("<Q", self.read(8))
-        self.append(self._payload(n, bytes))
-
-    def load_bytearray8(self) -> None:
-        (n,) = struct.unpack("<Q", self.read(8))
-        self.append(self._payload(n, bytearray))
-
-    def _remember(self) -> None:
-        top = self.stack[-1]
-        if type(top) is np.ndarray:
-            self._nd_memo.setdefault(id(top), []).append(len(self.memo) - 1)
-
-    def load_memoize(self) -> None:
-        pickle._Unpickler.load_memoize(self)  # type: ignore[attr-defined]
-        self._remember()
-
-    def load_binput(self) -> None:
-        i = self.read(1)[0]
-        self.memo[i] = self.stack[-1]
-        if type(self.stack[-1]) is np.ndarray:
-            self._nd_memo.setdefault(id(self.stack[-1]), []).append(i)
-
-    def load_long_binput(self) -> None:
-        (i,) = struct.unpack("<I", self.read(4))
-        self.memo[i] = self.stack[-1]
-        if type(self.stack[-1]) is np.ndarray:
-            self._nd_memo.setdefault(id(self.stack[-1]), []).append(i)
-
-    def load_build(self) -> None:
-        stack = self.stack
-        state, inst = stack[-1], stack[-2]
-        if (
-            type(inst) is np.ndarray
-            and isinstance(state, tuple)
-            and len(state) in (4, 5)
-            and isinstance(state[-1], _LazyBytes)
-        ):
-            shape, dtype, fortran = state[-4], state[-3], state[-2]
-            if not isinstance(dtype, np.dtype):
-                raise pickle.UnpicklingError("array state without a dtype")
-            lazy = LazyArray(self._path, state[-1].offset, state[-1].nbytes, shape, dtype, fortran)
-            stack.pop()
-            stack[-1] = lazy
-            for key in self._nd_memo.pop(id(inst), ()):
-                if self.memo.get(key) is inst:
-                    self.memo[key] = lazy
-            return
-        pickle._Unpickler.load_build(self)  # type: ignore[attr-defined]
-
-    def find_class(self, module: str, name: str) -> Any:  # type: ignore[no-redef]
-        obj = SafeUnpickler.find_class(self, module, name)
-        if name == "_frombuffer":
-            return _lazy_frombuffer(obj, self._path)
-        return obj
-
-
-def _lazy_frombuffer(real: Any, path: Any) -> Any:
-    """numpy's protocol-5 array reconstructor, accepting a lazy in-band buffer."""
-
-    def frombuffer(buf: Any, dtype: Any, shape: Any, order: Any) -> Any:
-        if isinstance(buf, _LazyBytes):
-            return LazyArray(path, buf.offset, buf.nbytes, shape, dtype, order == "F")
-        return real(buf, dtype, shape, order)
-
-    return frombuffer
-
-
-for _op, _fn in (
-    (pickle.BINBYTES, _LazyUnpickler.load_binbytes),
-    (pickle.BINBYTES8, _LazyUnpickler.load_binbytes8),
-    (pickle.BYTEARRAY8, _LazyUnpickler.load_bytearray8),
-    (pickle.BUILD, _LazyUnpickler.load_build),
-    (pickle.MEMOIZE, _LazyUnpickler.load_memoize),
-    (pickle.BINPUT, _LazyUnpickler.load_binput),
-    (pickle.LONG_BINPUT, _LazyUnpickler.load_long_binput),
-):
-    _LazyUnpickler.dispatch[_op[0]] = _fn
+    depth, items = _limits(max_depth, max_items)
+    unpickler = SafeUnpickler(
+        io.BytesIO(data), path=path, encoding=encoding, size=len(data), max_items=items
+    )
+    return _run(unpickler, path, depth, items)

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from infofusion.data.dataset import MultimodalDataset
+from infofusion.data.dataset import MultimodalDataset, check_fractions
 from infofusion.errors import ConfigError
 from infofusion.registry import register
 
@@ -66,6 +66,20 @@ _PID_BITS: dict[str, dict[str, float]] = {
 
 _REFERENCE_SAMPLES = 4096  # latents used to fix the scale of each embedding (independent of n)
 _OPTIONS = ("proportions", "fractions", "hidden", "n_nuisance", "type_scale")
+
+
+def _number(key: str, value: Any, kind: type) -> Any:
+    """``value`` as an int/float option of the generator, or a ConfigError naming ``key``."""
+    try:
+        if isinstance(value, (bool, str)) or value is None:
+            raise TypeError
+        out = kind(value)
+        if kind is int and float(value) != out:
+            raise ValueError
+    except (TypeError, ValueError, OverflowError):
+        what = "an integer" if kind is int else "a number"
+        raise ConfigError(f"synthetic: option '{key}' must be {what}, got {value!r}") from None
+    return out
 
 
 def _embedding(
@@ -152,12 +166,18 @@ def synthetic(
             f"(available: n, seed, dim, noise, {', '.join(_OPTIONS)})"
         )
     n_mod, default_props = TASKS[task]
-    props = dict(kw.get("proportions") or default_props)
-    fractions = tuple(kw.get("fractions", (0.6, 0.2, 0.2)))
-    hidden = int(kw.get("hidden") or 2 * int(dim))
-    n_nuisance = int(kw.get("n_nuisance", 4))
-    type_scale = float(kw.get("type_scale", 2.0))
-    n, dim, seed, noise = int(n), int(dim), int(seed), float(noise)
+    raw_props = kw.get("proportions") or default_props
+    if not isinstance(raw_props, Mapping):
+        raise ConfigError(f"synthetic: proportions must map types to weights, got {raw_props!r}")
+    props = {t: _number("proportions", w, float) for t, w in raw_props.items()}
+    fractions = check_fractions(kw.get("fractions", (0.6, 0.2, 0.2)))
+    n, dim, seed = (_number(k, v, int) for k, v in (("n", n), ("dim", dim), ("seed", seed)))
+    noise = _number("noise", noise, float)
+    hidden = _number("hidden", kw.get("hidden") or 2 * dim, int)
+    n_nuisance = _number("n_nuisance", kw.get("n_nuisance", 4), int)
+    type_scale = _number("type_scale", kw.get("type_scale", 2.0), float)
+    if seed < 0:
+        raise ConfigError(f"synthetic: seed must be >= 0, got {seed}")
     if n < 20:
         raise ConfigError(f"synthetic: n must be at least 20, got {n}")
     if dim < 1 or hidden < 1 or n_nuisance < 0:

@@ -309,7 +309,7 @@ def build(
 
 def carve_valid(ds: MultimodalDataset, fraction: float, seed: int) -> MultimodalDataset:
     """Carve a (stratified) validation split out of ``train``; records fraction and seed."""
-    if fraction is None or fraction <= 0:
+    if fraction is None or fraction == 0:
         ds.info["valid_carved"] = 0
         return ds
     if not 0 < fraction < 1:

@@ -41,21 +41,25 @@ HOP = 353
 def read_split_csv(path: Path) -> tuple[list[str], list[int]]:
     """(clip names, label codes) from a headerless ``clip,LABEL`` csv."""
     clips, labels = [], []
-    with open(path, newline="", encoding="utf-8") as fh:
-        for row_no, row in enumerate(csv.reader(fh)):
-            if not row or not "".join(row).strip():
-                continue
-            if len(row) < 2:
-                raise FormatError("expected 'clip_name,LABEL'", path=path, key=f"row {row_no + 1}")
-            clip, lab = row[0].strip(), row[1].strip().upper()
-            if lab not in LABELS:
-                raise FormatError(
-                    f"label '{row[1]}' is not one of {', '.join(LABELS)}",
-                    path=path,
-                    key=f"row {row_no + 1}",
-                )
-            clips.append(clip)
-            labels.append(LABELS.index(lab))
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            rows = list(csv.reader(fh))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise FormatError(f"not a text csv file ({exc})", path=path) from exc
+    for row_no, row in enumerate(rows):
+        if not row or not "".join(row).strip():
+            continue
+        if len(row) < 2:
+            raise FormatError("expected 'clip_name,LABEL'", path=path, key=f"row {row_no + 1}")
+        clip, lab = row[0].strip(), row[1].strip().upper()
+        if lab not in LABELS:
+            raise FormatError(
+                f"label '{row[1]}' is not one of {', '.join(LABELS)}",
+                path=path,
+                key=f"row {row_no + 1}",
+            )
+        clips.append(clip)
+        labels.append(LABELS.index(lab))
     if not clips:
         raise FormatError("split file has no rows", path=path)
     return clips, labels

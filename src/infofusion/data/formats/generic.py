@@ -41,6 +41,11 @@ SPLIT_KEYS = ("split", "train_idx", "valid_idx", "test_idx")
 def read_arrays(path: Path) -> dict[str, np.ndarray]:
     """Every named array in an ``.npz``/``.npy``/HDF5/parquet file (no pickles executed)."""
     suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise FormatError(f"unsupported file type (use one of {', '.join(SUFFIXES)})", path=path)
+    if path.is_dir():
+        raise FormatError(f"expected a {suffix} file, got a directory", path=path)
+    _check_magic(path, suffix)
     try:
         if suffix == ".npz":
             with np.load(path, allow_pickle=False) as z:
@@ -65,7 +70,51 @@ def read_arrays(path: Path) -> dict[str, np.ndarray]:
         raise FormatError(
             f"cannot read ({type(exc).__name__}: {exc}); truncated or corrupt?", path=path
         ) from exc
-    raise FormatError(f"unsupported file type (use one of {', '.join(SUFFIXES)})", path=path)
+    raise AssertionError(suffix)  # pragma: no cover - every suffix returned above
+
+
+# the first bytes every file of a format starts with (parquet also ends with PAR1)
+_MAGIC = {
+    ".npz": (b"PK\x03\x04", b"PK\x05\x06"),
+    ".npy": (b"\x93NUMPY",),
+    ".h5": (b"\x89HDF\r\n\x1a\n",),
+    ".hdf5": (b"\x89HDF\r\n\x1a\n",),
+    ".parquet": (b"PAR1", b"PARE"),  # PARE: encrypted footer
+}
+_FORMAT_NAMES = {
+    ".npz": "a numpy .npz (zip) archive",
+    ".npy": "a numpy .npy array",
+    ".h5": "an HDF5 file",
+    ".hdf5": "an HDF5 file",
+    ".parquet": "a parquet file",
+}
+
+
+def _check_magic(path: Path, suffix: str) -> None:
+    """A file whose first bytes are not its format's signature is refused before a reader
+    guesses at it (numpy would try to unpickle a .npz/.npy it does not recognise)."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+            if head and not head.startswith(_MAGIC[suffix]) and suffix in (".h5", ".hdf5"):
+                # an HDF5 file may start with a user block: the signature is then at 512,
+                # 1024, 2048, ... bytes
+                size, offset = path.stat().st_size, 512
+                while offset + 8 <= size and not head.startswith(_MAGIC[suffix]):
+                    fh.seek(offset)
+                    head, offset = fh.read(8), offset * 2
+    except OSError as exc:
+        raise FormatError(f"cannot open ({exc.strerror or exc})", path=path) from exc
+    if not head:
+        raise FormatError(
+            f"the file is empty (0 bytes), expected {_FORMAT_NAMES[suffix]}", path=path
+        )
+    if not head.startswith(_MAGIC[suffix]):
+        raise FormatError(
+            f"not {_FORMAT_NAMES[suffix]}: the file does not start with the format's signature "
+            "(wrong extension, or not written by numpy/h5py/pyarrow?)",
+            path=path,
+        )
 
 
 def _read_h5(path: Path) -> dict[str, np.ndarray]:
@@ -151,6 +200,7 @@ def load_generic(
     protocol: str | None = None,
     valid_fraction: float = 0.0,
     seed: int = 0,
+    relabel: bool = False,
     name: str | None = None,
 ) -> MultimodalDataset:
     """Named arrays in one .npz/.h5/.parquet file, or one file per modality: ``generic:PATH``.
@@ -159,22 +209,48 @@ def load_generic(
         arg: a file with named arrays, or a directory with one file per modality plus a
             ``target`` file (see the module docstring for the layout).
         modalities: keep only these modalities (list or comma-separated string).
-        task: ``"classification"`` or ``"regression"``; inferred from the target dtype if None.
+        task: ``"classification"`` or ``"regression"``. When None it is the task of
+            ``protocol`` if one is given, else inferred: an integer target is classes, a float
+            target scores -- but a float target of few whole numbers (``0.0/1.0``) is refused
+            as ambiguous: give ``task`` (or ``protocol``) then.
         protocol: metric protocol recorded in ``info["protocol"]`` (default
             ``"classification"`` or ``"regression"`` after the task); a ``ConfigError`` if
             it is unknown or for the other task.
         valid_fraction: when the data has no ``valid`` split, carve this share of train
             (stratified) with ``seed``; 0 (default) leaves the splits as they are.
         seed: seed of that carving.
+        relabel: map the class labels, whatever they are (``{0, 1000000}``, ``{-1, 1}``,
+            strings), to ``0..C-1`` in sorted order; the original labels are recorded in
+            ``info["classes"]`` (label ``i`` is ``info["classes"][i]``). Implies
+            classification. Without it, labels must already be ``0..C-1``.
         name: dataset name (default: the file or directory stem).
 
     Raises:
         FormatError: unreadable/truncated file, missing target, wrong dtype, inconsistent
             sample counts (each names the file and the array).
-        ConfigError: ``protocol`` is unknown or for the other task.
+        ConfigError: an unknown modality in ``modalities`` (the available ones are named), an
+            invalid ``task``/``protocol``/``valid_fraction``.
     """
-    if arg is None:
+    if arg is None or not str(arg).strip():
         raise ConfigError("the 'generic' loader needs a path, e.g. 'generic:/path/data.npz'")
+    if task not in (None, "classification", "regression"):
+        raise ConfigError(f"task must be 'classification' or 'regression', got {task!r}")
+    if protocol is not None:
+        from infofusion.evaluation.metrics import PROTOCOLS
+
+        if protocol not in PROTOCOLS:
+            raise ConfigError(
+                f"unknown metric protocol {protocol!r} (available: {', '.join(PROTOCOLS)})"
+            )
+        if task is not None and PROTOCOLS[protocol] != task:
+            raise ConfigError(
+                f"metric protocol {protocol!r} is for {PROTOCOLS[protocol]} tasks, not {task}"
+            )
+        task = PROTOCOLS[protocol]  # a protocol states the task
+    if relabel:
+        if task == "regression":
+            raise ConfigError("relabel=true maps class labels: it needs task='classification'")
+        task = "classification"
     path = Path(str(arg).strip()).expanduser()
     if not path.exists():
         raise FormatError("no such file or directory", path=path)
@@ -221,6 +297,17 @@ def load_generic(
         raise FormatError(
             f"no target array (named one of {', '.join(TARGET_KEYS)})", path=tpath, key="target"
         )
+    classes = None
+    if relabel:
+        y = np.asarray(y)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y[:, 0]
+        if y.ndim != 1:
+            raise FormatError(f"target must be (N,), got shape {y.shape}", path=tpath, key=tkey)
+        if y.dtype.kind == "f" and not np.isfinite(y).all():
+            i = int(np.flatnonzero(~np.isfinite(y))[0])
+            raise FormatError(f"label at index {i} is not finite", path=tpath, key=tkey)
+        y, classes = MultimodalDataset.encode_labels(y)
     y = c.numeric_array(y, tpath, tkey)
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
@@ -232,11 +319,12 @@ def load_generic(
     if modalities:
         missing = [m for m in modalities if m not in mods]
         if missing:
-            raise FormatError(
-                f"no modality {', '.join(missing)} (found: {', '.join(mods)})",
-                path=path,
-                key=missing[0],
+            raise ConfigError(
+                f"modalities: unknown modality {', '.join(map(repr, missing))} in '{path}' "
+                f"(available: {', '.join(mods)})"
             )
+        if len(set(modalities)) != len(modalities):
+            raise ConfigError(f"modalities: a modality is named twice in {modalities}")
         mods = {m: mods[m] for m in modalities}
         lengths = {m: v for m, v in lengths.items() if m in mods}
     if not mods:
@@ -272,11 +360,10 @@ def load_generic(
         name=name or path.stem,
         info={"format": "generic", "source": str(path)},
     )
-    if protocol is not None:
-        from infofusion.evaluation.metrics import resolve_protocol
-
-        resolve_protocol(ds.task, protocol)  # ConfigError: unknown, or for the other task
     ds.info["protocol"] = protocol or ds.task
+    if classes is not None:
+        ds.info["classes"] = list(classes)
+        ds.info["relabelled"] = 1
     if valid_fraction and "valid" not in ds.splits:
         ds = c.carve_valid(ds, valid_fraction, seed)
     return ds

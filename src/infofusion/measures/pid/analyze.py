@@ -94,6 +94,12 @@ def analyze(
     from infofusion.measures.pid.estimate import estimate_pid
 
     start = time.perf_counter()
+    from infofusion.io_paths import check_writable
+
+    if out_dir is not None:
+        check_writable(out_dir, "out_dir", kind="dir")  # before any work
+    if records is not None:
+        check_writable(records, "records")
     if isinstance(dataset_or_spec, str):
         from infofusion.data import load_dataset
 
@@ -105,6 +111,7 @@ def analyze(
     names = tuple(modalities or ds.names[:2])
     if len(ds.names) < 2 or len(names) != 2:
         raise ConfigError(f"analyze needs two modalities, the dataset has {ds.names}")
+    ds.require_modalities(names)  # an unknown name is named, with the available ones
     y_all, target_info = discretize_target(ds.target.numpy(), bins=target_bins)
     fit = ds.indices("train").numpy()
     disc = {}
