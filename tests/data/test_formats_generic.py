@@ -125,8 +125,10 @@ def test_generic_errors(tmp_path):
     # the recorded protocol must be one the metrics know, for the data's task
     with pytest.raises(ConfigError, match="unknown metric protocol 'mosi'"):
         load_dataset(f"generic:{tmp_path / 'good.npz'}", protocol="mosi")
+    # a protocol states the task; one for the other task than the task given is refused
+    assert load_dataset(f"generic:{tmp_path / 'good.npz'}", protocol="mmsa").task == "regression"
     with pytest.raises(ConfigError, match="'mmsa' is for regression tasks, not classification"):
-        load_dataset(f"generic:{tmp_path / 'good.npz'}", protocol="mmsa")
+        load_dataset(f"generic:{tmp_path / 'good.npz'}", protocol="mmsa", task="classification")
 
 
 # ------------------------------------------------------------------------------- info + CLI
