@@ -105,18 +105,23 @@ def test_padding_never_leaks():
         torch.testing.assert_close(out1.diagnostics[k], out2.diagnostics[k])
 
 
-def test_target_scaling_fitted_on_valid_training_positions_only():
+@pytest.mark.parametrize("scale", ["minmax", "minmax_global"])
+def test_target_scaling_fitted_on_valid_training_positions_only(scale):
     data = seq_dataset()
-    model = ITHP.for_dataset(data, order=["t", "a", "v"])
     idx = data.indices("train")
-    a, ln = data.modality("a")[idx], data.lengths("a")[idx]
-    rows = a[torch.arange(a.shape[1])[None, :] < ln[:, None]]  # junk padding excluded
-    torch.testing.assert_close(model.scalers["a"].shift, rows.min(dim=0).values)
-    torch.testing.assert_close(
-        model.scalers["a"].scale, rows.max(dim=0).values - rows.min(dim=0).values
-    )
+    a, ln = data.modality("a")[idx].clone(), data.lengths("a")[idx]
+    valid = torch.arange(a.shape[1])[None, :] < ln[:, None]
+    data.modality("a")[~data.mask("a")] = 1e6  # junk in the stored padding is never read
+    model = ITHP.for_dataset(data, order=["t", "a", "v"], scale=scale)
+    rows = a[valid]
+    lo, hi = rows.min(dim=0).values, rows.max(dim=0).values
+    if scale == "minmax_global":  # the reference: one min and one max over every feature
+        lo, hi = lo.min().expand(3), hi.max().expand(3)
+    torch.testing.assert_close(model.scalers["a"].shift, lo)
+    torch.testing.assert_close(model.scalers["a"].scale, hi - lo)
     v = data.modality("v")[idx]
-    torch.testing.assert_close(model.scalers["v"].shift, v.min(dim=0).values)
+    vlo = v.min(dim=0).values if scale == "minmax" else v.min().expand(4)
+    torch.testing.assert_close(model.scalers["v"].shift, vlo)
 
 
 def test_evaluation_is_deterministic_unless_sampling_is_asked():
