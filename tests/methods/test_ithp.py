@@ -387,14 +387,16 @@ def test_reference_preset_matches_a_hand_built_reference_forward(train):
 
 
 def test_reference_initialisation():
-    """N(0, 0.02) weights and zero biases on every Linear, unit LayerNorm (the reference's
-    Hugging Face initialisation), in the preset and by default."""
+    """N(0, 0.02) weights and zero biases on every Linear of the reference's layers, unit
+    LayerNorm (the reference's Hugging Face initialisation), in the preset and by default; the
+    stand-in for the pretrained backbone keeps PyTorch's initialisation."""
     from scipy import stats
 
     data = reference_dataset()
     for model in (ITHP(data.spec, preset="reference"), ITHP(data.spec, hidden=32)):
-        linears = [m for m in model.modules() if isinstance(m, torch.nn.Linear)]
-        assert len(linears) >= 11
+        parts = (model.link_enc, model.link_dec, model.expand, model.pooler, model.head)
+        linears = [m for p in parts for m in p.modules() if isinstance(m, torch.nn.Linear)]
+        assert len(linears) == 11
         weights = torch.cat([m.weight.detach().flatten() for m in linears]).double().numpy()
         assert all(float(m.bias.detach().abs().max()) == 0.0 for m in linears)
         assert stats.kstest(weights, "norm", args=(0.0, 0.02)).pvalue > 1e-3
@@ -405,6 +407,10 @@ def test_reference_initialisation():
     torch_init = ITHP(data.spec, init="torch")
     weights = torch_init.link_enc[0][0].weight.detach().flatten().numpy()
     assert stats.kstest(weights, "norm", args=(0.0, 0.02)).pvalue < 1e-6
+    prime = model.prime_net.net[0]  # the default model's per-token MLP: PyTorch's uniform
+    bound = 1 / math.sqrt(prime.in_features)
+    assert float(prime.weight.detach().abs().max()) <= bound and float(prime.weight.detach().std()) > 0.1
+    assert float(prime.bias.detach().abs().max()) > 0
 
 
 def test_defaults_are_the_reference_but_for_the_declared_departures():

@@ -241,8 +241,9 @@ class ITHP(FusionMethod):
         pool: ``mean`` (default: masked mean over valid tokens) or ``first`` (reference: first
             token, the backbone's contextual summary token).
         init: ``reference`` (``N(0, 0.02)`` weights, zero biases, as the reference) or
-            ``torch`` (PyTorch's defaults); applies to every layer but the fused readout's
-            detector encoders.
+            ``torch`` (PyTorch's defaults); applies to the reference's layers (links,
+            readout), not to the prime path (a stand-in for a pretrained backbone) nor to the
+            fused readout's detector encoders.
         shift: factor on the projected last latent before it joins the prime path.
         sample_eval: sample latents in evaluation too (reference); default uses the means.
         scale: detector target scaling: ``minmax_global`` (one min/max per detector, as the
@@ -495,10 +496,10 @@ class ITHP(FusionMethod):
         self.pooler = nn.Sequential(nn.Linear(pooled_dim, self.d_model), nn.Tanh())
         self.head = nn.Sequential(nn.Dropout(self.dropout), nn.Linear(self.d_model, self.out_dim))
         if self.init == "reference":
-            # the fused readout's detector encoders are the package's shared encoders and keep
-            # their own initialisation, as in every other method
+            # the reference's own layers only: the prime path stands in for a *pretrained*
+            # backbone (whose weights the reference does not initialise) and the fused readout's
+            # detector encoders are the package's shared encoders; both keep PyTorch's defaults
             for part in (
-                self.prime_net,
                 self.link_enc,
                 self.link_dec,
                 self.expand,
