@@ -1,7 +1,9 @@
 """Per-modality encoders: MLP for vectors, GRU or Transformer for padded sequences.
 
 Every encoder maps one modality to a pooled ``(B, out_dim)`` representation; sequence encoders
-honour the padding mask (padded positions never reach the pooled output).
+honour the padding mask: padded positions are selected away before any computation
+(:mod:`infofusion.functional.pooling`), so whatever the padding holds -- zeros, ``inf``, NaN --
+the output and its gradients are those of zero padding.
 """
 
 from __future__ import annotations
@@ -12,7 +14,18 @@ import torch
 from torch import nn
 
 from infofusion.errors import ConfigError
+from infofusion.functional.pooling import masked_mean, select_valid
 from infofusion.interfaces import ModalitySpec
+
+__all__ = [
+    "ENCODERS",
+    "GRUEncoder",
+    "MLPEncoder",
+    "TransformerEncoder",
+    "make_encoder",
+    "masked_mean",
+    "mlp",
+]
 
 
 def mlp(in_dim: int, hidden: int, out_dim: int, layers: int = 2, dropout: float = 0.1) -> nn.Sequential:
@@ -24,14 +37,6 @@ def mlp(in_dim: int, hidden: int, out_dim: int, layers: int = 2, dropout: float 
         d = hidden
     mods.append(nn.Linear(d, out_dim))
     return nn.Sequential(*mods)
-
-
-def masked_mean(x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-    """Mean over time of ``(B, T, D)`` using a ``(B, T)`` bool mask of valid steps."""
-    if mask is None:
-        return x.mean(dim=1)
-    m = mask.unsqueeze(-1).to(x.dtype)  # (B, T, 1)
-    return (x * m).sum(dim=1) / m.sum(dim=1).clamp_min(1.0)
 
 
 class MLPEncoder(nn.Module):
@@ -61,6 +66,7 @@ class GRUEncoder(nn.Module):
             _, h = self.gru(x)
         else:
             lengths = mask.sum(dim=1).clamp_min(1).cpu()
+            # packing gathers the valid steps only: the padding is never read
             packed = nn.utils.rnn.pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
             _, h = self.gru(packed)
         # h: (layers * directions, B, H) -> (B, directions * H)
@@ -85,7 +91,9 @@ class TransformerEncoder(nn.Module):
         self.out = nn.Sequential(nn.Linear(hidden, out_dim), nn.ReLU())
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-        h = self.inp(x) + self.pe[: x.shape[1]]  # (B, T, H)
+        # padded steps are keys nobody attends to, but attention still multiplies their values
+        # by a zero weight: they must be finite, so they are selected away first
+        h = self.inp(select_valid(x, mask)) + self.pe[: x.shape[1]]  # (B, T, H)
         h = self.enc(h, src_key_padding_mask=None if mask is None else ~mask)
         return self.out(masked_mean(h, mask))
 

@@ -132,6 +132,8 @@ class TextEncoder:
         import numpy as np
         import torch
 
+        from infofusion.functional.pooling import masked_mean, select_valid
+
         if level not in ("token", "sentence"):
             raise ConfigError(
                 f"text encoding level '{level}' is unknown (choose token or sentence)"
@@ -148,12 +150,12 @@ class TextEncoder:
                     return_tensors="pt",
                 ).to(self.device)
                 hidden = self.net(**enc).last_hidden_state  # (b, T, H)
-                mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)  # (b, T, 1)
+                mask = enc["attention_mask"].bool()  # (b, T)
                 if level == "token":
-                    feats.append((hidden * mask).float().cpu())
+                    feats.append(select_valid(hidden, mask).float().cpu())
                     lens.append(enc["attention_mask"].sum(dim=1).cpu())
                 else:
-                    pooled = (hidden * mask).sum(dim=1) / mask.sum(dim=1).clamp_min(1.0)
+                    pooled = masked_mean(hidden, mask)
                     if self.normalize:
                         pooled = torch.nn.functional.normalize(pooled, dim=-1)
                     feats.append(pooled.float().cpu())

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 
 from infofusion.data.dataset import MultimodalDataset
 from infofusion.errors import ConfigError
-from infofusion.interfaces import Estimate
+from infofusion.interfaces import Batch, Estimate
 from infofusion.methods.ithp import ITHP
 from infofusion.methods.ithp_order import choose_order
 
@@ -105,18 +105,23 @@ def test_padding_never_leaks():
         torch.testing.assert_close(out1.diagnostics[k], out2.diagnostics[k])
 
 
-def test_target_scaling_fitted_on_valid_training_positions_only():
+@pytest.mark.parametrize("scale", ["minmax", "minmax_global"])
+def test_target_scaling_fitted_on_valid_training_positions_only(scale):
     data = seq_dataset()
-    model = ITHP.for_dataset(data, order=["t", "a", "v"])
     idx = data.indices("train")
-    a, ln = data.modality("a")[idx], data.lengths("a")[idx]
-    rows = a[torch.arange(a.shape[1])[None, :] < ln[:, None]]  # junk padding excluded
-    torch.testing.assert_close(model.scalers["a"].shift, rows.min(dim=0).values)
-    torch.testing.assert_close(
-        model.scalers["a"].scale, rows.max(dim=0).values - rows.min(dim=0).values
-    )
+    a, ln = data.modality("a")[idx].clone(), data.lengths("a")[idx]
+    valid = torch.arange(a.shape[1])[None, :] < ln[:, None]
+    data.modality("a")[~data.mask("a")] = 1e6  # junk in the stored padding is never read
+    model = ITHP.for_dataset(data, order=["t", "a", "v"], scale=scale)
+    rows = a[valid]
+    lo, hi = rows.min(dim=0).values, rows.max(dim=0).values
+    if scale == "minmax_global":  # the reference: one min and one max over every feature
+        lo, hi = lo.min().expand(3), hi.max().expand(3)
+    torch.testing.assert_close(model.scalers["a"].shift, lo)
+    torch.testing.assert_close(model.scalers["a"].scale, hi - lo)
     v = data.modality("v")[idx]
-    torch.testing.assert_close(model.scalers["v"].shift, v.min(dim=0).values)
+    vlo = v.min(dim=0).values if scale == "minmax" else v.min().expand(4)
+    torch.testing.assert_close(model.scalers["v"].shift, vlo)
 
 
 def test_evaluation_is_deterministic_unless_sampling_is_asked():
@@ -247,6 +252,249 @@ def test_k2_matches_the_reference_equations_term_by_term():
     torch.testing.assert_close(out.losses["recon/link1"], mse1)
     torch.testing.assert_close(out.prediction, logits)
     torch.testing.assert_close(model.total_loss(out), loss)
+
+
+# ------------------------------------------------------------------------------- the reference
+# Sizes and values of the authors' configuration (ITHP.py, deberta_ITHP.py, train.py), written
+# out here independently of the package: hidden width 256, latents 128 then 64, dropout 0.3 in
+# the links and after each decoder's sigmoid, 0.5 after the readout LayerNorm, 0.1 before the
+# classifier, beta 8, gamma 32, lambda 0.3, loss task + 2 / (beta + gamma) * IB.
+REF = {"inter": 256, "b0": 128, "b1": 64, "drop": 0.3, "dropout": 0.5, "head_dropout": 0.1,
+       "beta": 8.0, "gamma": 32.0, "lam": 0.3}
+D_TEXT, D_ACOUSTIC, D_VISUAL = 6, 5, 4
+
+
+def reference_dataset(n: int = 3, t: int = 4, seed: int = 5) -> MultimodalDataset:
+    rng = np.random.default_rng(seed)
+    return MultimodalDataset(  # listed out of order: the preset must find the roles by name
+        {
+            "vision": 3 * rng.normal(size=(n, t, D_VISUAL)) + 1,
+            "text": rng.normal(size=(n, t, D_TEXT)),
+            "audio": rng.normal(size=(n, t, D_ACOUSTIC)),
+        },
+        rng.normal(size=n),
+        task="regression",
+    )
+
+
+def reference_weights(seed: int = 0) -> dict[str, torch.Tensor]:
+    """Weights of every reference layer, shapes written out by hand (out, in)."""
+    shapes = {
+        "encoder1.0": (REF["inter"], D_TEXT),
+        "encoder1.3": (2 * REF["b0"], REF["inter"]),
+        "MLP1.0": (REF["inter"], REF["b0"]),
+        "MLP1.3": (D_ACOUSTIC, REF["inter"]),
+        "encoder2.0": (REF["inter"], REF["b0"]),
+        "encoder2.3": (2 * REF["b1"], REF["inter"]),
+        "MLP2.0": (REF["inter"], REF["b1"]),
+        "MLP2.3": (D_VISUAL, REF["inter"]),
+        "expand": (D_TEXT, REF["b1"]),
+        "pooler": (D_TEXT, D_TEXT),
+        "classifier": (1, D_TEXT),
+    }
+    g = torch.Generator().manual_seed(seed)
+    w = {}
+    for name, (out, inp) in shapes.items():
+        w[f"{name}.weight"] = torch.randn(out, inp, generator=g) / math.sqrt(inp)
+        w[f"{name}.bias"] = 0.3 * torch.randn(out, generator=g)
+    w["LayerNorm.weight"] = 1 + 0.2 * torch.randn(D_TEXT, generator=g)
+    w["LayerNorm.bias"] = 0.2 * torch.randn(D_TEXT, generator=g)
+    return w
+
+
+def reference_forward(w, text, acoustic, visual, y, train: bool):
+    """The reference model's forward and loss with functional ops on the weights ``w``."""
+
+    def linear(name, h):
+        return F.linear(h, w[f"{name}.weight"], w[f"{name}.bias"])
+
+    def drop(h, p):
+        return F.dropout(h, p, training=train)
+
+    def encoder(name, h):
+        return linear(f"{name}.3", drop(F.relu(linear(f"{name}.0", h)), REF["drop"]))
+
+    def decoder(name, h):
+        out = torch.sigmoid(linear(f"{name}.3", drop(F.relu(linear(f"{name}.0", h)), REF["drop"])))
+        return drop(out, REF["drop"])
+
+    def kl(mu, logvar):
+        return torch.mean(-0.5 * torch.mean(1 + logvar - mu.pow(2) - logvar.exp(), dim=-1))
+
+    def sample(mu, logvar):  # evaluation uses the mean here (the reference samples)
+        return mu + torch.randn_like(mu) * torch.exp(logvar / 2) if train else mu
+
+    acoustic_norm = (acoustic - acoustic.min()) / (acoustic.max() - acoustic.min())
+    visual_norm = (visual - visual.min()) / (visual.max() - visual.min())
+    mu1, logvar1 = encoder("encoder1", text).chunk(2, dim=-1)
+    b0 = sample(mu1, logvar1)
+    mse0 = F.mse_loss(decoder("MLP1", b0), acoustic_norm)
+    mu2, logvar2 = encoder("encoder2", b0).chunk(2, dim=-1)
+    b1 = sample(mu2, logvar2)
+    mse1 = F.mse_loss(decoder("MLP2", b1), visual_norm)
+    kl0, kl1 = kl(mu1, logvar1), kl(mu2, logvar2)
+    ib = (kl0 + REF["beta"] * mse0) + REF["lam"] * (kl1 + REF["gamma"] * mse1)
+    seq = F.layer_norm(1.0 * linear("expand", b1) + text, (D_TEXT,), w["LayerNorm.weight"],
+                       w["LayerNorm.bias"], eps=1e-5)
+    seq = drop(seq, REF["dropout"])
+    pooled = torch.tanh(linear("pooler", seq[:, 0]))  # BERT pooler: first token
+    logits = linear("classifier", drop(pooled, REF["head_dropout"])).view(-1)
+    loss = F.mse_loss(logits, y) + 2 / (REF["beta"] + REF["gamma"]) * ib
+    terms = {"kl/link0": kl0, "recon/link0": mse0, "kl/link1": kl1, "recon/link1": mse1}
+    return logits, terms, loss
+
+
+def load_reference_weights(model: ITHP, w: dict[str, torch.Tensor]) -> None:
+    """Copy ``w`` into the model; the reference layers must be all of its parameters."""
+    where = {"encoder1": "link_enc.0", "MLP1": "link_dec.0", "encoder2": "link_enc.1",
+             "MLP2": "link_dec.1", "expand": "expand", "pooler": "pooler.0",
+             "classifier": "head.1", "LayerNorm": "norm"}
+    state = {}
+    for key, value in w.items():
+        layer, rest = key.split(".", 1)
+        state[f"{where[layer]}.{rest}"] = value
+    missing, unexpected = model.load_state_dict(state, strict=False)  # shapes must match
+    assert unexpected == []
+    assert all(k.startswith("scalers.") for k in missing), missing  # buffers, not parameters
+
+
+@pytest.mark.parametrize("train", [True, False], ids=["train", "eval"])
+def test_reference_preset_matches_a_hand_built_reference_forward(train):
+    """Every value and layer of the reference: the preset's forward, loss terms and objective
+    equal the reference's written with functional ops on copied weights. In training the same
+    seed gives the same dropout masks and latent noise only if every dropout sits where the
+    reference has it, with the reference's rate."""
+    data = reference_dataset()
+    model = ITHP(data.spec, preset="reference")
+    assert model.order == ["text", "audio", "vision"]
+    model.fit_target_scaling(data)  # the batch is the training split: per-batch statistics
+    w = reference_weights()
+    load_reference_weights(model, w)
+    model.train(train)
+    batch = data.batch(torch.arange(3))
+    torch.manual_seed(7)
+    out = model(batch)
+    torch.manual_seed(7)
+    x = batch.x
+    logits, terms, loss = reference_forward(w, x["text"], x["audio"], x["vision"], batch.y, train)
+    torch.testing.assert_close(out.prediction, logits)
+    for name, value in terms.items():
+        torch.testing.assert_close(out.losses[name], value)
+    torch.testing.assert_close(model.total_loss(out), loss)
+    if train:  # a different draw would not match: the comparison above is not vacuous
+        torch.manual_seed(8)
+        assert not torch.allclose(model(batch).prediction, logits)
+
+
+def test_reference_initialisation():
+    """N(0, 0.02) weights and zero biases on every Linear of the reference's layers, unit
+    LayerNorm (the reference's Hugging Face initialisation), in the preset and by default; the
+    stand-in for the pretrained backbone keeps PyTorch's initialisation."""
+    from scipy import stats
+
+    data = reference_dataset()
+    for model in (ITHP(data.spec, preset="reference"), ITHP(data.spec, hidden=32)):
+        parts = (model.link_enc, model.link_dec, model.expand, model.pooler, model.head)
+        linears = [m for p in parts for m in p.modules() if isinstance(m, torch.nn.Linear)]
+        assert len(linears) == 11
+        weights = torch.cat([m.weight.detach().flatten() for m in linears]).double().numpy()
+        assert all(float(m.bias.detach().abs().max()) == 0.0 for m in linears)
+        assert stats.kstest(weights, "norm", args=(0.0, 0.02)).pvalue > 1e-3
+        assert np.std(weights) == pytest.approx(0.02, rel=0.02)
+        norm = model.norm.state_dict()
+        assert float(norm["weight"].min()) == float(norm["weight"].max()) == 1.0
+        assert float(norm["bias"].abs().max()) == 0.0
+    torch_init = ITHP(data.spec, init="torch")
+    weights = torch_init.link_enc[0][0].weight.detach().flatten().numpy()
+    assert stats.kstest(weights, "norm", args=(0.0, 0.02)).pvalue < 1e-6
+    prime = model.prime_net.net[0]  # the default model's per-token MLP: PyTorch's uniform
+    bound = 1 / math.sqrt(prime.in_features)
+    assert float(prime.weight.detach().abs().max()) <= bound and float(prime.weight.detach().std()) > 0.1
+    assert float(prime.bias.detach().abs().max()) > 0
+
+
+def test_defaults_are_the_reference_but_for_the_declared_departures():
+    """The defaults equal the reference's values, written out here, except the options whose
+    departure (with its reason) the docs' list of differences names."""
+    import re
+    from pathlib import Path
+
+    spec = reference_dataset().spec
+    default = ITHP(spec, order=["text", "audio", "vision"]).resolved_options()
+    preset = ITHP(spec, preset="reference").resolved_options()
+    reference = {
+        "order": ["text", "audio", "vision"], "beta": 8.0, "gamma": 32.0, "lambda": 0.3,
+        "drop_prob": 0.3, "decoder_dropout": True, "readout_dropout": 0.5, "dropout": 0.1,
+        "inter_dim": 256, "latent_dims": [128, 64], "scale": "minmax_global", "pool": "first",
+        "init": "reference", "prime_encoder": "identity", "d_model": D_TEXT, "shift": 1.0,
+        "kl_weight": 1.0, "readout": "prime", "ib_scale": None, "recon_weights": None,
+        "link_weights": None,
+    }
+    assert {k: preset[k] for k in reference} == reference
+    departures = {k for k in reference if default[k] != reference[k]}
+    assert departures == {"prime_encoder", "d_model", "pool", "decoder_dropout"}
+    assert (default["prime_encoder"], default["pool"], default["decoder_dropout"]) == (
+        "mlp", "mean", False)
+    assert default["sample_eval"] is False and preset["sample_eval"] is False
+    for cfg in (default, preset):
+        assert ITHP(spec, **{k: cfg[k] for k in ("order", "beta", "gamma")}).loss_weights() == (
+            pytest.approx({"task": 1.0, "kl/link0": 2 / 40, "recon/link0": 8 * 2 / 40,
+                           "kl/link1": 0.3 * 2 / 40, "recon/link1": 0.3 * 32 * 2 / 40}))
+    docs = Path(__file__).parents[2] / "docs" / "methods" / "ithp.md"
+    section = docs.read_text().split("## Differences from the reference")[1].split("\n## ")[0]
+    for option in departures | {"sample_eval"}:
+        assert re.search(rf"`{option}", section), f"{option} departs without a stated reason"
+
+
+def test_reference_preset_order_and_overrides():
+    spec = reference_dataset().spec
+    assert ITHP(spec, preset="reference", pool="mean").pool == "mean"  # explicit options win
+    assert ITHP(spec, preset="reference", order="audio>text").order == ["audio", "text"]
+    assert ITHP(spec, preset="reference", drop_prob=0.1).link_enc[0][2].p == 0.1
+    other = seq_dataset().spec
+    with pytest.raises(ConfigError, match="no modality is named 'text'.*give order="):
+        ITHP(other, preset="reference")
+    assert ITHP(other, preset="reference", order=["t", "a", "v"]).pool == "first"
+    with pytest.raises(ConfigError, match="preset='mine'"):
+        ITHP(spec, preset="mine")
+
+
+def test_every_average_runs_over_valid_tokens_only():
+    """A padded batch gives what each sample gives alone without padding: the KL and the
+    per-token reconstruction are averaged over the valid tokens of the batch, the pooled
+    readout and the per-sample diagnostics over each sample's own."""
+    torch.manual_seed(0)
+    data = seq_dataset()
+    data.modality("t")[~data.mask("t")] = 0.0  # zero padding: an average over it would show
+    data.modality("a")[~data.mask("a")] = 0.0
+    # PyTorch's initialisation: larger weights than the reference's, so the KL is of order one
+    model = ITHP.for_dataset(
+        data, order=["t", "a", "v"], hidden=16, inter_dim=16, init="torch"
+    ).eval()
+    idx = torch.arange(10)
+    batch = data.batch(idx)
+    lengths = batch.lengths["t"]
+    assert lengths.min() < lengths.max()  # padding present, of different amounts
+    with torch.no_grad():
+        out = model(batch)
+        alone = []
+        for i, ln in enumerate(lengths.tolist()):
+            single = Batch(
+                x={"t": batch.x["t"][i : i + 1, :ln], "a": batch.x["a"][i : i + 1, :ln],
+                   "v": batch.x["v"][i : i + 1]},
+                y=batch.y[i : i + 1], index=idx[i : i + 1],
+            )
+            alone.append(model(single))
+    w = lengths.double() / lengths.sum()
+    for key in ("kl/link0", "recon/link0", "kl/link1"):  # per token: weighted by lengths
+        per = torch.stack([o.losses[key] for o in alone]).double()
+        assert float(per.min()) > 1e-3  # not vanishing: padding would show
+        assert float(out.losses[key]) == pytest.approx(float((w * per).sum()), rel=1e-5)
+    per = torch.stack([o.losses["recon/link1"] for o in alone])  # one vector per sample
+    assert float(out.losses["recon/link1"]) == pytest.approx(float(per.mean()), rel=1e-5)
+    torch.testing.assert_close(out.prediction, torch.cat([o.prediction for o in alone]))
+    for key, value in out.diagnostics.items():
+        torch.testing.assert_close(value, torch.cat([o.diagnostics[key] for o in alone]))
 
 
 def test_weights_generalise_to_k_links():

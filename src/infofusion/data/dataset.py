@@ -1,7 +1,7 @@
 """MultimodalDataset: the one container every loader produces and every method consumes.
 
-Any number of named modalities (vectors ``(N, D)`` or zero-padded sequences ``(N, T, D)`` with
-lengths), a target (class index or score), sample ids, named splits and per-sample metadata.
+Any number of named modalities (vectors ``(N, D)`` or padded sequences ``(N, T, D)`` with
+lengths; the padding is never read), a target (class index or score), sample ids, named splits and per-sample metadata.
 Everything is validated on creation; each violation raises :class:`DataValidationError` naming
 the modality and the problem. Batches are cut by tensor indexing (no per-sample collate).
 """
@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from infofusion.errors import ConfigError, DataValidationError
+from infofusion.functional.pooling import lengths_mask, masked_mean, select_valid
 from infofusion.interfaces import SPLITS, Batch, ModalitySpec, TaskSpec, TaskType
 
 
@@ -78,6 +79,23 @@ def check_fractions(fractions: Any) -> tuple[float, float, float]:
     return values  # type: ignore[return-value]
 
 
+def _raise_non_finite(
+    name: str, arr: np.ndarray, bad_rows: np.ndarray, valid: np.ndarray | None = None
+) -> None:
+    """Raise the ``nan`` :class:`DataValidationError` for ``bad_rows`` (valid steps only)."""
+    if not len(bad_rows):
+        return
+    rows = arr[bad_rows] if valid is None else arr[bad_rows][valid[bad_rows]]
+    kind = "NaN" if np.isnan(rows).any() else "inf"
+    where = "" if valid is None else " (within their valid lengths)"
+    raise DataValidationError(
+        f"contains {kind} values in {len(bad_rows)} samples{where} (first at index "
+        f"{int(bad_rows[0])}); clean or impute them before building the dataset",
+        modality=name,
+        problem="nan",
+    )
+
+
 @dataclass(frozen=True)
 class Standardizer:
     """Per-feature mean/std fitted on one split (valid positions only for sequences)."""
@@ -101,6 +119,8 @@ class MultimodalDataset:
             :data:`MAX_INFERRED_CLASSES` distinct values (``0.0``/``1.0`` labels) are refused
             as ambiguous. With ``task="classification"`` whole-number floats are class labels.
         lengths: name -> ``(N,)`` valid lengths for sequence modalities (default: full length).
+            Only valid steps must be finite: the padding may hold anything (NaN, inf, junk)
+            and is never read by the package (every sequence path selects valid steps).
         splits: split name (``train``/``valid``/``test``) -> sample indices, or an ``(N,)``
             array of split names. Default: every sample in ``train`` (then there is no
             ``valid`` or ``test`` split: see :meth:`has_split`).
@@ -164,8 +184,11 @@ class MultimodalDataset:
                 raise DataValidationError(
                     f"modality names must be non-empty strings, got {mname!r}", problem="name"
                 )
-            self._x[mname] = self._check_modality(mname, value, n)
+            padded = lengths is not None and mname in lengths
+            self._x[mname] = self._check_modality(mname, value, n, padded=padded)
         self._lengths = self._check_lengths(lengths or {})
+        for mname in self._lengths:
+            self._x[mname] = self._check_padded(mname, self._x[mname], self._lengths[mname])
         self.ids = self._check_ids(ids, n)
         self._splits = self._check_splits(splits, n)
         self.sample_meta = {}
@@ -263,7 +286,9 @@ class MultimodalDataset:
         )
 
     @staticmethod
-    def _check_modality(name: str, value: Any, n: int) -> torch.Tensor:
+    def _check_modality(name: str, value: Any, n: int, padded: bool = False) -> torch.Tensor:
+        """Shape, dtype and finiteness checks; ``padded``: a sequence with lengths, whose
+        finiteness is checked on its valid steps by :meth:`_check_padded` instead."""
         arr = _as_array(value, "modality data", modality=name)
         if arr.dtype.kind not in "fiub":
             raise DataValidationError(
@@ -290,19 +315,25 @@ class MultimodalDataset:
         arr = np.ascontiguousarray(arr, dtype=np.float32)
         if not arr.flags.writeable:  # e.g. pandas copy-on-write views: torch needs its own copy
             arr = arr.copy()
+        if padded and arr.ndim == 3:
+            return torch.from_numpy(arr)
         # A row holds a NaN/inf exactly when its float64 sum is not finite (finite float32
         # values cannot overflow a float64 sum); this needs (N,) memory, not a full-size mask.
         row_sums = arr.reshape(n, -1).sum(axis=1, dtype=np.float64)
-        bad_rows = np.flatnonzero(~np.isfinite(row_sums))
-        if len(bad_rows):
-            kind = "NaN" if np.isnan(arr[bad_rows]).any() else "inf"
-            raise DataValidationError(
-                f"contains {kind} values in {len(bad_rows)} samples (first at index "
-                f"{int(bad_rows[0])}); clean or impute them before building the dataset",
-                modality=name,
-                problem="nan",
-            )
+        _raise_non_finite(name, arr, np.flatnonzero(~np.isfinite(row_sums)))
         return torch.from_numpy(arr)
+
+    @staticmethod
+    def _check_padded(name: str, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """Valid steps of a padded sequence must be finite. The padding may hold anything
+        (NaN, inf, junk): it is kept as given and never read, since every consumer selects
+        valid steps (:mod:`infofusion.functional.pooling`)."""
+        arr = x.numpy()
+        valid = np.arange(arr.shape[1])[None, :] < lengths.numpy()[:, None]  # (N, T)
+        step_sums = arr.sum(axis=2, dtype=np.float64)  # (N, T): NaN/inf iff the step has one
+        bad_rows = np.flatnonzero((~np.isfinite(step_sums) & valid).any(axis=1))
+        _raise_non_finite(name, arr, bad_rows, valid)
+        return x
 
     def _check_lengths(self, lengths: Mapping[str, Any]) -> dict[str, torch.Tensor]:
         out: dict[str, torch.Tensor] = {}
@@ -654,7 +685,7 @@ class MultimodalDataset:
             scalers[name] = sc
             z = torch.from_numpy(sc.apply(x.numpy()))
             if x.ndim == 3 and name in self._lengths:
-                z = z * self._full_mask(name).unsqueeze(-1)
+                z = select_valid(z, self._full_mask(name))
             new_x[name] = z
         info = dict(self.info)
         info["standardizers"] = scalers
@@ -662,9 +693,48 @@ class MultimodalDataset:
         return self._derive(modalities=new_x, info=info)
 
     def _full_mask(self, name: str) -> torch.Tensor:
-        x = self._x[name]
-        ln = self._lengths[name]
-        return (torch.arange(x.shape[1]).unsqueeze(0) < ln.unsqueeze(1)).to(x.dtype)
+        return lengths_mask(self._lengths[name], self._x[name].shape[1])
+
+    def mask(self, name: str, index: Any = None) -> torch.Tensor | None:
+        """``(n, T)`` bool mask of valid steps of a sequence modality with lengths, else None.
+
+        Args:
+            name: the modality.
+            index: sample positions (default: every sample).
+        """
+        x = self.modality(name)
+        ln = self._lengths.get(name)
+        if x.ndim != 3 or ln is None:
+            return None
+        return lengths_mask(ln if index is None else ln[index], x.shape[1])
+
+    def pooled(
+        self, name: str, index: Any = None, dtype: torch.dtype | None = None
+    ) -> torch.Tensor:
+        """One modality as ``(n, D)`` vectors: a sequence is averaged over its valid steps.
+
+        This is the one place a sequence modality is pooled for the consumers that need
+        vectors (MI estimates, the ITHP order and scaling statistics, pointwise measures). Valid
+        steps are selected (:func:`infofusion.functional.pooling.masked_mean`), so nothing in the
+        padding can reach the result; a sequence without lengths is averaged over every step.
+
+        Args:
+            name: the modality.
+            index: sample positions (default: every sample).
+            dtype: compute and return in this dtype (default: the stored ``float32``).
+
+        Returns:
+            ``(n, D)`` tensor; a vector modality is returned as stored (cast to ``dtype``).
+        """
+        x = self.modality(name)
+        if index is not None:
+            x = x[torch.as_tensor(index, dtype=torch.long)]
+        if dtype is not None:
+            x = x.to(dtype)
+        if x.ndim != 3:
+            return x
+        index = None if index is None else torch.as_tensor(index, dtype=torch.long)
+        return masked_mean(x, self.mask(name, index))
 
     # ---------------------------------------------------------------- batching
     def batch(self, index: torch.Tensor) -> Batch:

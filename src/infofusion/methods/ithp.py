@@ -17,10 +17,13 @@ pooled, then ``Linear - tanh - Dropout - Linear``. The prediction therefore depe
 modality only; detectors act as training targets. ``readout="fused"`` also feeds encoded
 detectors to the head.
 
-Departures from the reference, all on purpose: padding never enters a loss, a pooled output or a
-scaling statistic; detector targets are min-max scaled with statistics fitted on the training
-split; evaluation uses latent means (``sample_eval=True`` restores sampling); the order can be
-chosen automatically from estimated mutual information (:mod:`infofusion.methods.ithp_order`).
+``preset="reference"`` is the authors' configuration (text prime, acoustic then visual
+detectors, identity prime path on given token features, first-token readout, dropout after the
+decoders' sigmoid). The defaults are the reference's except where ``docs/methods/ithp.md``
+("Differences from the reference") names the departure and its reason: padding never enters a
+loss, a pooled output or a scaling statistic; detector scaling statistics are fitted on the
+training split; evaluation uses latent means; a per-token MLP stands in for the fine-tuned text
+backbone, so the readout pools by masked mean; no dropout after the decoders' sigmoid.
 """
 
 from __future__ import annotations
@@ -32,8 +35,9 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from infofusion.encoders import make_encoder, masked_mean
+from infofusion.encoders import make_encoder
 from infofusion.errors import ConfigError
+from infofusion.functional.pooling import masked_mean, select_valid
 from infofusion.interfaces import Batch, MethodOutput, TaskSpec
 from infofusion.methods.base import FusionMethod
 from infofusion.registry import register
@@ -42,6 +46,20 @@ PRIME_ENCODERS = ("identity", "linear", "mlp", "transformer")
 READOUTS = ("prime", "fused")
 SCALINGS = ("minmax", "minmax_global", "standard", "none")
 POOLS = ("mean", "first")
+INITS = ("reference", "torch")
+PRESETS = ("reference",)
+#: names the reference's modalities go by: text (prime), then acoustic, then visual
+REFERENCE_MODALITIES = (("text",), ("audio", "acoustic"), ("vision", "visual", "video"))
+#: the options ``preset="reference"`` sets (every other default already is the reference's)
+REFERENCE_PRESET: dict[str, Any] = {
+    "prime_encoder": "identity",
+    "pool": "first",
+    "decoder_dropout": True,
+}
+#: options whose default departs from the reference; docs/methods/ithp.md gives each reason
+DEFAULTS: dict[str, Any] = {"prime_encoder": "mlp", "pool": "mean", "decoder_dropout": False}
+#: standard deviation of the reference's weight initialisation (DeBERTa's initializer_range)
+INIT_STD = 0.02
 
 
 def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -49,23 +67,35 @@ def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     return -0.5 * (1.0 + logvar - mu.pow(2) - logvar.exp())
 
 
-def masked_average(values: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-    """Mean of ``values`` over the positions where ``mask`` is True (all when ``None``)."""
-    if mask is None:
-        return values.mean()
-    # where, not a product: a non-finite value at a padded position must not turn into NaN
-    total = torch.where(mask, values, torch.zeros_like(values)).sum()
-    return total / mask.sum().clamp_min(1).to(values.dtype)
+def reference_init(module: nn.Module) -> None:
+    """The reference's initialisation (Hugging Face ``_init_weights`` with range 0.02):
+    ``Linear`` weights ``N(0, 0.02)`` and zero biases; ``LayerNorm`` weight 1, bias 0."""
+    if isinstance(module, nn.Linear):
+        nn.init.normal_(module.weight, mean=0.0, std=INIT_STD)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.LayerNorm):
+        nn.init.ones_(module.weight)
+        nn.init.zeros_(module.bias)
 
 
-def per_sample_average(values: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-    """``(B, T)`` -> ``(B,)`` mean over each sample's valid positions; ``(B,)`` passes through."""
-    if values.ndim == 1:
-        return values
-    if mask is None:
-        return values.mean(dim=1)
-    total = torch.where(mask, values, torch.zeros_like(values)).sum(dim=1)
-    return total / mask.sum(dim=1).clamp_min(1).to(values.dtype)
+def reference_order(names: Sequence[str]) -> list[str]:
+    """``[text, acoustic, visual]`` among ``names`` (the reference's order).
+
+    Raises:
+        ConfigError: a role has no modality of a known name; the message says how to fix it.
+    """
+    order = []
+    for role, candidates in zip(("text", "acoustic", "visual"), REFERENCE_MODALITIES, strict=True):
+        hit = next((c for c in candidates if c in names), None)
+        if hit is None:
+            raise ConfigError(
+                f"ITHP preset='reference' orders text > acoustic > visual, but no modality is "
+                f"named {' or '.join(repr(c) for c in candidates)} for the {role} role "
+                f"(modalities: {', '.join(names)}); give order=[prime, detector_1, detector_2]"
+            )
+        order.append(hit)
+    return order
 
 
 def _parse_order(order: Any) -> list[str] | str | None:
@@ -154,8 +184,14 @@ class _PrimeEncoder(nn.Module):
 
 
 def _mlp(
-    in_dim: int, inter: int, out_dim: int, drop: float, sigmoid: bool = False
+    in_dim: int,
+    inter: int,
+    out_dim: int,
+    drop: float,
+    sigmoid: bool = False,
+    out_dropout: bool = False,
 ) -> nn.Sequential:
+    """``Linear-ReLU-Dropout-Linear`` [``-Sigmoid``] [``-Dropout``]: a link encoder or decoder."""
     mods: list[nn.Module] = [
         nn.Linear(in_dim, inter),
         nn.ReLU(),
@@ -164,6 +200,8 @@ def _mlp(
     ]
     if sigmoid:
         mods.append(nn.Sigmoid())
+    if out_dropout:
+        mods.append(nn.Dropout(drop))
     return nn.Sequential(*mods)
 
 
@@ -173,6 +211,10 @@ class ITHP(FusionMethod):
 
     Args:
         spec: the task.
+        preset: ``"reference"``: the authors' configuration -- text prime, acoustic then
+            visual detectors (``order`` from the modality names), ``prime_encoder="identity"``
+            (the given token features play the fine-tuned backbone's output),
+            ``pool="first"``, ``decoder_dropout=True``. Options given explicitly win.
         order: ``None`` (dataset order: first modality is the prime), ``"auto"`` (chosen from
             estimated mutual information on the training split at fit start), or a list of
             modality names ``[prime, detector_1, ...]`` (also ``"a,b,c"``).
@@ -189,15 +231,24 @@ class ITHP(FusionMethod):
         latent_dims: latent size per link (default 128, 64, 32, ... down to 16).
         inter_dim: hidden width of link encoders and decoders (reference 256).
         drop_prob: dropout inside links (reference 0.3).
+        decoder_dropout: dropout (``drop_prob``) after each decoder's output as in the
+            reference (default False: it biases the reconstruction, see the docs).
         readout_dropout: dropout after the readout LayerNorm (reference 0.5).
         d_model: width of the prime path (default ``hidden``; the prime dim for ``identity``).
-        prime_encoder: ``mlp`` | ``linear`` | ``identity`` | ``transformer`` per-token encoder.
+        prime_encoder: ``mlp`` (default) | ``linear`` | ``identity`` (reference preset) |
+            ``transformer`` per-token encoder.
         readout: ``prime`` (reference: prediction from the prime path only) or ``fused``.
-        pool: ``mean`` (masked mean over valid tokens) or ``first`` (reference: first token).
+        pool: ``mean`` (default: masked mean over valid tokens) or ``first`` (reference: first
+            token, the backbone's contextual summary token).
+        init: ``reference`` (``N(0, 0.02)`` weights, zero biases, as the reference) or
+            ``torch`` (PyTorch's defaults); applies to the reference's layers (links,
+            readout), not to the prime path (a stand-in for a pretrained backbone) nor to the
+            fused readout's detector encoders.
         shift: factor on the projected last latent before it joins the prime path.
         sample_eval: sample latents in evaluation too (reference); default uses the means.
-        scale: detector target scaling: ``minmax`` (per feature), ``minmax_global`` (one
-            min/max, as the reference), ``standard`` or ``none``; fitted on training data.
+        scale: detector target scaling: ``minmax_global`` (one min/max per detector, as the
+            reference), ``minmax`` (per feature), ``standard`` or ``none``; fitted on the
+            valid positions of the training split.
         estimator: MI estimator for ``order="auto"`` (registry name or object).
         order_criterion: ``target`` or ``prime`` (see :func:`ithp_order.choose_order`).
         order_max_samples: samples used for the MI estimates.
@@ -217,6 +268,7 @@ class ITHP(FusionMethod):
     def __init__(
         self,
         spec: TaskSpec,
+        preset: str | None = None,
         order: Any = None,
         prime: str | None = None,
         beta: float = 8.0,
@@ -229,14 +281,16 @@ class ITHP(FusionMethod):
         latent_dims: Sequence[int] | int | None = None,
         inter_dim: int = 256,
         drop_prob: float = 0.3,
+        decoder_dropout: bool | None = None,
         readout_dropout: float = 0.5,
         d_model: int | None = None,
-        prime_encoder: str = "mlp",
+        prime_encoder: str | None = None,
         readout: str = "prime",
-        pool: str = "mean",
+        pool: str | None = None,
+        init: str = "reference",
         shift: float = 1.0,
         sample_eval: bool = False,
-        scale: str = "minmax",
+        scale: str = "minmax_global",
         estimator: Any = "ksg",
         order_criterion: str = "target",
         order_max_samples: int = 2000,
@@ -250,11 +304,23 @@ class ITHP(FusionMethod):
         **options: Any,
     ) -> None:
         super().__init__(spec, hidden, embed_dim, encoder, dropout, modalities, **options)
+        if preset is not None and preset not in PRESETS:
+            raise ConfigError(
+                f"ITHP option preset='{preset}' is unknown (choose from {', '.join(PRESETS)})"
+            )
+        # options left unset take the preset's value, else the package default
+        chosen_opts = REFERENCE_PRESET if preset == "reference" else DEFAULTS
+        prime_encoder = chosen_opts["prime_encoder"] if prime_encoder is None else prime_encoder
+        pool = chosen_opts["pool"] if pool is None else pool
+        decoder_dropout = (
+            chosen_opts["decoder_dropout"] if decoder_dropout is None else decoder_dropout
+        )
         for opt, value, allowed in (
             ("prime_encoder", prime_encoder, PRIME_ENCODERS),
             ("readout", readout, READOUTS),
             ("scale", scale, SCALINGS),
             ("pool", pool, POOLS),
+            ("init", init, INITS),
         ):
             if value not in allowed:
                 raise ConfigError(
@@ -277,6 +343,7 @@ class ITHP(FusionMethod):
             float(drop_prob),
             float(readout_dropout),
         )
+        self.preset, self.decoder_dropout, self.init = preset, bool(decoder_dropout), init
         self.prime_encoder_kind, self.readout, self.pool = prime_encoder, readout, pool
         # with the reference readout the prediction is a function of the prime modality alone
         self.multimodal = readout == "fused"  # type: ignore[misc]
@@ -290,6 +357,8 @@ class ITHP(FusionMethod):
         self.order_report: Any = None
         self._warned_unfitted = False
 
+        if order is None and prime is None and preset == "reference":
+            order = reference_order(list(self.modality_names))
         parsed = _parse_order(order)
         self.order_auto = parsed == "auto"
         if isinstance(parsed, list):
@@ -361,7 +430,14 @@ class ITHP(FusionMethod):
             dspec = self.spec.modality(det)
             self.link_enc.append(_mlp(in_dim, self.inter_dim, 2 * latent, self.drop_prob))
             self.link_dec.append(
-                _mlp(latent, self.inter_dim, dspec.dim, self.drop_prob, sigmoid=sigmoid)
+                _mlp(
+                    latent,
+                    self.inter_dim,
+                    dspec.dim,
+                    self.drop_prob,
+                    sigmoid=sigmoid,
+                    out_dropout=self.decoder_dropout,
+                )
             )
             self.scalers[det] = _TargetScaler(dspec.dim, self.scale_mode)
             # per-token reconstruction only when detector and prime share the time axis
@@ -389,6 +465,19 @@ class ITHP(FusionMethod):
             pooled_dim += self.embed_dim * k
         self.pooler = nn.Sequential(nn.Linear(pooled_dim, self.d_model), nn.Tanh())
         self.head = nn.Sequential(nn.Dropout(self.dropout), nn.Linear(self.d_model, self.out_dim))
+        if self.init == "reference":
+            # the reference's own layers only: the prime path stands in for a *pretrained*
+            # backbone (whose weights the reference does not initialise) and the fused readout's
+            # detector encoders are the package's shared encoders; both keep PyTorch's defaults
+            for part in (
+                self.link_enc,
+                self.link_dec,
+                self.expand,
+                self.norm,
+                self.pooler,
+                self.head,
+            ):
+                part.apply(reference_init)
 
     @classmethod
     def for_dataset(cls, dataset: Any, **options: Any) -> ITHP:
@@ -433,25 +522,16 @@ class ITHP(FusionMethod):
         """Fit each detector's target scaling on ``split`` (valid positions only)."""
         index = dataset.indices(split)
         for det, aligned in zip(self.detectors, self.aligned, strict=True):
+            if not aligned:  # reconstructed as one vector: a sequence pooled over valid steps
+                self.scalers[det].fit(dataset.pooled(det, index, dtype=torch.float32))
+                continue
             x = dataset.modality(det)[index].float()
-            lengths = dataset.lengths(det)
-            mask = None
-            if x.ndim == 3 and lengths is not None:
-                mask = torch.arange(x.shape[1]).unsqueeze(0) < lengths[index].unsqueeze(1)
-            if x.ndim == 3 and aligned:
-                if (
-                    self.spec.modality(self.prime).is_sequence
-                    and dataset.lengths(self.prime) is not None
-                ):
-                    pl = dataset.lengths(self.prime)[index]
-                    pmask = torch.arange(x.shape[1]).unsqueeze(0) < pl.unsqueeze(1)
-                    mask = pmask if mask is None else mask & pmask
-                flat = x[mask] if mask is not None else x.reshape(-1, x.shape[-1])
-            elif x.ndim == 3:
-                flat = masked_mean(x, mask)
-            else:
-                flat = x
-            self.scalers[det].fit(flat)
+            mask = dataset.mask(det, index)
+            pmask = dataset.mask(self.prime, index)
+            if pmask is not None:
+                mask = pmask if mask is None else mask & pmask
+            # the valid (token, feature) rows are selected: the padding is never read
+            self.scalers[det].fit(x[mask] if mask is not None else x.reshape(-1, x.shape[-1]))
 
     def prepare(self, dataset: Any, split: str = "train") -> None:
         """Resolve an automatic order (if asked) and fit target scaling on ``split``."""
@@ -472,9 +552,39 @@ class ITHP(FusionMethod):
         split = "valid" if "valid" in data.splits else "train"
         self.info_plane.extend(self.information_plane_points(data, split, epoch))
 
+    def resolved_options(self) -> dict[str, Any]:
+        """The effective value of every option after the preset and the package defaults
+        (``get_params`` records what was passed, ``None`` where the preset decided)."""
+        return {
+            "preset": self.preset,
+            "order": "auto" if self.order_auto else list(self.order),
+            "beta": self.beta,
+            "gamma": self.gamma,
+            "lambda": self.lam,
+            "recon_weights": self._recon_weights_opt,
+            "link_weights": self._link_weights_opt,
+            "ib_scale": self._ib_scale_opt,
+            "kl_weight": self.kl_weight,
+            "latent_dims": list(self.latent_dims),
+            "inter_dim": self.inter_dim,
+            "drop_prob": self.drop_prob,
+            "decoder_dropout": self.decoder_dropout,
+            "readout_dropout": self.readout_dropout,
+            "dropout": self.dropout,
+            "d_model": self.d_model,
+            "prime_encoder": self.prime_encoder_kind,
+            "readout": self.readout,
+            "pool": self.pool,
+            "init": self.init,
+            "shift": self.shift,
+            "sample_eval": self.sample_eval,
+            "scale": self.scale_mode,
+        }
+
     def run_info(self) -> dict[str, Any]:
-        """The modality order used (and, when chosen automatically, the estimates behind it)."""
-        info: dict[str, Any] = {"modality_order": self.order}
+        """The modality order used (and, when chosen automatically, the estimates behind it),
+        and the effective options (:meth:`resolved_options`)."""
+        info: dict[str, Any] = {"modality_order": self.order, "resolved_options": self.resolved_options()}
         if self.order_report is not None:
             info["order_report"] = self.order_report.to_dict()
         return info
@@ -546,6 +656,9 @@ class ITHP(FusionMethod):
         scaler = self.scalers[det]
         if self.aligned[k]:
             mask = valid if dmask is None else valid & dmask
+            # padded targets are selected away before any arithmetic: an inf there would
+            # otherwise reach the gradient through the (masked-out) squared error
+            x = select_valid(x, mask)
         else:
             mask = None
             if x.ndim == 3:
@@ -573,8 +686,8 @@ class ITHP(FusionMethod):
             x0 = x0.unsqueeze(1)  # a vector is a one-token sequence
         if valid is None:
             valid = torch.ones(x0.shape[:2], dtype=torch.bool, device=x0.device)
-        else:  # padded tokens are zeroed so that nothing non-finite can flow from them
-            x0 = x0.masked_fill(~valid.unsqueeze(-1), 0.0)
+        else:  # padded tokens are selected away so that nothing non-finite can flow from them
+            x0 = select_valid(x0, valid)
         h0 = self.prime_net(x0, valid)  # (B, T, d_model)
         sample = self.training or self.sample_eval
         losses: dict[str, torch.Tensor] = {}
@@ -588,13 +701,16 @@ class ITHP(FusionMethod):
             target, tmask = self._scaled_target(batch, k, det, valid)
             if self.aligned[k]:
                 err = (self.link_dec[k](z) - target).pow(2).mean(dim=-1)  # (B, T)
+                recon = masked_mean(err, tmask, dim=None)  # over valid tokens of the batch
+                recon_per_sample = masked_mean(err, tmask)  # (B,)
             else:
-                err = (self.link_dec[k](masked_mean(z, valid)) - target).pow(2).mean(dim=-1)  # (B,)
-            losses[f"kl/link{k}"] = masked_average(kl_dim, valid)
-            losses[f"recon/link{k}"] = masked_average(err, tmask)
-            diag[f"kl/link{k}"] = per_sample_average(kl_dim, valid).detach()
-            diag[f"rate/link{k}"] = per_sample_average(kl.sum(dim=-1), valid).detach()
-            diag[f"recon/link{k}"] = per_sample_average(err, tmask).detach()
+                err = (self.link_dec[k](masked_mean(z, valid)) - target).pow(2).mean(dim=-1)
+                recon, recon_per_sample = err.mean(), err  # (B,): one vector per sample
+            losses[f"kl/link{k}"] = masked_mean(kl_dim, valid, dim=None)
+            losses[f"recon/link{k}"] = recon
+            diag[f"kl/link{k}"] = masked_mean(kl_dim, valid).detach()
+            diag[f"rate/link{k}"] = masked_mean(kl.sum(dim=-1), valid).detach()
+            diag[f"recon/link{k}"] = recon_per_sample.detach()
         s = self.read_drop(self.norm(self.shift * self.expand(z) + h0))  # (B, T, d_model)
         pooled = masked_mean(s, valid) if self.pool == "mean" else s[:, 0]
         if self.readout == "fused":

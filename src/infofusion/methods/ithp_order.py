@@ -86,19 +86,10 @@ def resolve_estimator(estimator: Any) -> Any:
 
 
 def pooled(dataset: Any, name: str, index: Any) -> np.ndarray:
-    """``(N, D)`` float64 features of one modality; sequences pooled by masked mean."""
-    x = dataset.modality(name)[index].double()
-    if x.ndim == 3:
-        lengths = dataset.lengths(name)
-        if lengths is None:
-            x = x.mean(dim=1)
-        else:
-            import torch
+    """``(N, D)`` float64 features of one modality (:meth:`MultimodalDataset.pooled`)."""
+    import torch
 
-            steps = torch.arange(x.shape[1])
-            m = (steps.unsqueeze(0) < lengths[index].unsqueeze(1)).unsqueeze(-1).double()
-            x = (x * m).sum(dim=1) / m.sum(dim=1).clamp_min(1.0)
-    return x.numpy()
+    return dataset.pooled(name, index, dtype=torch.float64).numpy()
 
 
 def reduce_dim(x: np.ndarray, max_dim: int) -> np.ndarray:

@@ -6,8 +6,9 @@ from typing import Any
 
 import torch
 
-from infofusion.encoders import masked_mean, mlp
+from infofusion.encoders import mlp
 from infofusion.errors import ConfigError
+from infofusion.functional.pooling import masked_mean
 from infofusion.interfaces import Batch, MethodOutput, TaskSpec
 from infofusion.methods.base import FusionMethod
 from infofusion.registry import register

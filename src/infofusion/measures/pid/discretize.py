@@ -62,8 +62,12 @@ def _pool(x: np.ndarray, lengths: np.ndarray | None) -> np.ndarray:
         return x
     if lengths is None:
         return x.mean(axis=1)
-    steps = np.arange(x.shape[1])[None, :] < np.asarray(lengths)[:, None]
-    return (x * steps[..., None]).sum(axis=1) / np.maximum(steps.sum(axis=1), 1)[:, None]
+    import torch
+
+    from infofusion.functional.pooling import lengths_mask, masked_mean
+
+    mask = lengths_mask(torch.as_tensor(np.asarray(lengths)), x.shape[1])
+    return masked_mean(torch.from_numpy(x), mask).numpy()
 
 
 def is_discrete(x: np.ndarray, max_levels: int = 64) -> bool:

@@ -165,14 +165,10 @@ def agreement_rate(dominant: np.ndarray, truth: np.ndarray) -> tuple[float, dict
 
 
 def _features(ds: Any, name: str) -> np.ndarray:
-    x = ds.modality(name).numpy().astype(np.float64)
-    if x.ndim == 3:  # mean-pool valid steps of a sequence modality
-        ln = ds.lengths(name)
-        if ln is None:
-            return x.mean(axis=1)
-        mask = np.arange(x.shape[1])[None, :] < ln.numpy()[:, None]
-        return (x * mask[..., None]).sum(axis=1) / np.maximum(mask.sum(axis=1), 1)[:, None]
-    return x
+    import torch
+
+    # a sequence modality is averaged over its valid steps
+    return ds.pooled(name, dtype=torch.float64).numpy()
 
 
 def _fit_predict(
