@@ -357,6 +357,13 @@ class FusionMethod(nn.Module, metaclass=_MethodMeta):
         in each run's ``extra`` beside the metrics (JSON-ready values)."""
         return {}
 
+    def rebuild_options(self) -> dict[str, Any]:
+        """Options that rebuild this *trained* model without its data, for a saved model
+        (:func:`infofusion.trained.save_model`): ``type(m)(spec, **m.rebuild_options())`` has
+        the structure the weights fit. Default :meth:`get_params`; a method that settles part
+        of its structure from data (ITHP's ``order="auto"``) returns what it settled."""
+        return self.get_params()
+
     # ---------------------------------------------------------------- per-sample state
     def register_sample_state(self, name: str, tensor: torch.Tensor) -> torch.Tensor:
         """Keep a per-sample tensor ``(N, ...)`` indexed by ``batch.index`` (dataset positions).

@@ -589,6 +589,11 @@ class ITHP(FusionMethod):
             "scale": self.scale_mode,
         }
 
+    def rebuild_options(self) -> dict[str, Any]:
+        """The options with the order this model was built with (an automatic order resolved
+        on the training data is fixed), so a saved model rebuilds without data."""
+        return {**self.get_params(), "order": list(self.order)}
+
     def run_info(self) -> dict[str, Any]:
         """The modality order used (and, when chosen automatically, the estimates behind it),
         and the effective options (:meth:`resolved_options`)."""
