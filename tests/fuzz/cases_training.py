@@ -266,11 +266,11 @@ TRAIN_OPTIONS: list[Case] = [
     api("config/resume-without-dir", "train-options", lambda f: config(resume=True), ConfigError, "'resume'", "checkpoint_dir"),
     api("config/replace-lr-nan", "train-options", lambda f: replace(config(), lr=NAN), ConfigError, "'lr'", "nan"),
     api("config/set-batch-size-0", "train-options", lambda f: set_attr(config(), "batch_size", 0), ConfigError, "'batch_size'", "=0"),
-    api("train/seeds-0", "train-options", lambda f: api_train(seeds=0), ConfigError, "seeds", "0"),
-    api("train/seeds-empty-list", "train-options", lambda f: api_train(seeds=[]), ConfigError, "seeds", "empty"),
-    api("train/seeds-negative-list", "train-options", lambda f: api_train(seeds=[-2]), ConfigError, "seeds", "-2"),
-    api("train/config-not-trainconfig", "train-options", lambda f: api_train(config={"epochs": 3}), ConfigError, "TrainConfig", "dict"),
-    api("train/no-train-split", "train-options", lambda f: train_on(tiny().with_splits({"valid": np.arange(12), "test": np.arange(12, 24)})), DataValidationError, "'train' split", "required"),
+    api("api-train/seeds-0", "train-options", lambda f: api_train(seeds=0), ConfigError, "seeds", "0"),
+    api("api-train/seeds-empty-list", "train-options", lambda f: api_train(seeds=[]), ConfigError, "seeds", "empty"),
+    api("api-train/seeds-negative-list", "train-options", lambda f: api_train(seeds=[-2]), ConfigError, "seeds", "-2"),
+    api("api-train/config-not-trainconfig", "train-options", lambda f: api_train(config={"epochs": 3}), ConfigError, "TrainConfig", "dict"),
+    api("api-train/no-train-split", "train-options", lambda f: train_on(tiny().with_splits({"valid": np.arange(12), "test": np.arange(12, 24)})), DataValidationError, "'train' split", "required"),
     # the command line: the same checks, one line each, before any data is loaded
     cli("train/epochs-0", "train-options", lambda f: train_cli(f, "--epochs", "0"), ConfigError, "'epochs'", "--epochs", "=0"),
     cli("train/epochs-negative", "train-options", lambda f: train_cli(f, "--epochs", "-3"), ConfigError, "--epochs", "-3"),
@@ -442,9 +442,9 @@ MEASURE_INPUTS: list[Case] = [
     cli("analyze/unknown-measure", "measure-inputs", lambda f: ["analyze", "--data", "synthetic:synergy", "--set", "n=40", "--measure", "nosuch", "--out", str(f.p("a"))], UnknownComponentError, "'nosuch'", "broja"),
     cli("analyze/unknown-representation", "measure-inputs", lambda f: ["analyze", "--data", "synthetic:synergy", "--set", "n=40", "--representation", "foo", "--out", str(f.p("a"))], ConfigError, "representation", "'foo'"),
     cli("analyze/modalities-one", "measure-inputs", lambda f: ["analyze", "--data", "synthetic:synergy", "--set", "n=40", "--modalities", "m1", "--out", str(f.p("a"))], ConfigError, "--modalities", "two"),
-    cli("analyze/boot-negative", "measure-inputs", lambda f: ["analyze", "--data", "synthetic:synergy", "--set", "n=40", "--boot", "-1", "--out", str(f.p("a"))], ConfigError, "boot", "-1", xfail=PID_WORK),
-    cli("mi/missing-file", "measure-inputs", lambda f: ["mi", str(f.p("x.npy")), str(f.npy("y.npy", np.zeros((12, 2))))], FormatError, "x.npy"),
-    cli("mi/unknown-estimator", "measure-inputs", lambda f: ["mi", str(f.npy("x.npy", np.zeros((12, 2)))), str(f.npy("y.npy", np.zeros((12, 2)))), "-e", "nosuch"], UnknownComponentError, "'nosuch'"),
+    cli("analyze/boot-negative", "measure-inputs", lambda f: ["analyze", "--data", "synthetic:synergy", "--set", "n=40", "--boot", "-1", "--perm", "1", "--no-pointwise", "--out", str(f.p("a"))], ConfigError, "boot", "-1", xfail=PID_WORK),
+    cli("mi-cli/missing-file", "measure-inputs", lambda f: ["mi", str(f.p("x.npy")), str(f.npy("y.npy", np.zeros((12, 2))))], FormatError, "x.npy"),
+    cli("mi-cli/unknown-estimator", "measure-inputs", lambda f: ["mi", str(f.npy("x.npy", np.zeros((12, 2)))), str(f.npy("y.npy", np.zeros((12, 2)))), "-e", "nosuch"], UnknownComponentError, "'nosuch'"),
 ]
 
 # fmt: on

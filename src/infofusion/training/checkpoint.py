@@ -31,7 +31,8 @@ import torch
 from infofusion.errors import CheckpointError, CheckpointMismatchError
 
 __all__ = ["FINGERPRINT_ROWS", "IDENTITY_FIELDS", "check_checkpoint_dir", "check_identity",
-           "dataset_fingerprint", "existing_checkpoint_error", "read_torch_file", "run_identity"]
+           "dataset_fingerprint", "existing_checkpoint_error", "read_torch_file", "restore_weights",
+           "resume_state", "run_identity"]
 
 #: Checkpoint layout version (bumped when the identity or the state changes meaning).
 FORMAT = 1
@@ -158,8 +159,12 @@ def read_torch_file(path: Any, what: str = "checkpoint") -> Any:
         raise CheckpointError(f"is a directory, expected a {what} file", path=p)
     if p.stat().st_size == 0:
         raise CheckpointError(f"the {what} file is empty (0 bytes): an interrupted copy?", path=p)
+    import warnings
+
     try:
-        return torch.load(p, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch's note on a foreign pickle protocol: ours is below
+            warnings.filterwarnings("ignore", message="Detected pickle protocol")
+            return torch.load(p, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         import re
 
@@ -205,3 +210,60 @@ def check_checkpoint_dir(path: str | Path | None, resume: bool) -> None:
     last = Path(path) / "last.pt"
     if not resume and last.exists():
         raise existing_checkpoint_error(last)
+
+
+def resume_state(path: Path | None, resume: bool, identity: Any, *, warn: bool = True) -> dict[str, Any] | None:
+    """The checkpoint state to resume from, checked to belong to this run; None to start fresh.
+
+    Without ``resume`` an existing ``last.pt`` is an error (a new run never overwrites an
+    earlier run's checkpoint); with ``resume`` and no checkpoint, an
+    :class:`~infofusion.errors.InfoFusionWarning` says the run starts fresh.
+
+    Args:
+        path: the run's ``last.pt`` (None: no checkpointing).
+        resume: whether to continue from it.
+        identity: a callable returning this run's :func:`run_identity` (computed only when a
+            checkpoint is there to compare).
+        warn: emit the warning (only the main process does under DDP).
+
+    Raises:
+        CheckpointError: the file is empty, truncated, corrupt or not a checkpoint.
+        CheckpointMismatchError: it belongs to another method, options, dataset, seed,
+            training options or version (each difference named).
+        OutputPathError: a checkpoint exists and ``resume`` is off.
+    """
+    if path is None:
+        return None
+    if not resume:
+        if path.exists():
+            raise existing_checkpoint_error(path)
+        return None
+    if not path.exists():
+        import warnings
+
+        from infofusion.errors import InfoFusionWarning
+
+        if warn:
+            warnings.warn(f"no checkpoint in {path.parent}: starting fresh", InfoFusionWarning, stacklevel=4)
+        return None
+    state = read_torch_file(path, "checkpoint")
+    check_identity(state.get("identity") if isinstance(state, dict) else None, identity(), path)
+    missing = sorted({"model", "stopper", "shared_generator", "stage_results", "optimizer"} - set(state))
+    if missing:
+        raise CheckpointError(f"checkpoint lacks {', '.join(missing)}; train again in another folder", path=path)
+    return state
+
+
+def restore_weights(method: Any, state: dict[str, Any], path: Any) -> None:
+    """Load checkpointed weights; a mismatch the identity check did not catch (a method whose
+    structure depends on something unrecorded) is still a typed error."""
+    from infofusion.errors import ConfigError
+
+    try:
+        method.load_state_dict(state)
+    except (RuntimeError, ConfigError) as exc:
+        first = str(exc).strip().splitlines()[0][:300]
+        raise CheckpointMismatchError(
+            f"checkpoint '{path}' does not fit method '{getattr(method, 'name', type(method).__name__)}': {first}",
+            path=path,
+        ) from None

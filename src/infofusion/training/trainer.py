@@ -396,47 +396,11 @@ class Trainer:
         return self._identity
 
     def load_checkpoint(self) -> dict[str, Any] | None:
-        """The checkpoint to resume from, checked to belong to this run; None to start fresh.
+        """The checkpoint to resume from, checked to belong to this run; None to start fresh
+        (:func:`~infofusion.training.checkpoint.resume_state`)."""
+        from infofusion.training.checkpoint import resume_state
 
-        Without ``resume`` an existing ``last.pt`` is an error (a new run never overwrites an
-        earlier run's checkpoint); with ``resume`` and no checkpoint, an
-        :class:`~infofusion.errors.InfoFusionWarning` says the run starts fresh.
-
-        Raises:
-            CheckpointError: the file is empty, truncated, corrupt or not a checkpoint.
-            CheckpointMismatchError: it belongs to another method, options, dataset, seed,
-                training options or version (each difference named).
-            OutputPathError: a checkpoint exists and ``resume`` is off.
-        """
-        from infofusion.training.checkpoint import (
-            check_identity,
-            existing_checkpoint_error,
-            read_torch_file,
-        )
-
-        path = self._ckpt_path()
-        if path is None:
-            return None
-        if not self.config.resume:
-            if path.exists():
-                raise existing_checkpoint_error(path)
-            return None
-        if not path.exists():
-            import warnings
-
-            from infofusion.errors import InfoFusionWarning
-
-            if self.rank == 0:
-                warnings.warn(f"no checkpoint in {path.parent}: starting fresh", InfoFusionWarning, stacklevel=2)
-            return None
-        state = read_torch_file(path, "checkpoint")
-        check_identity(state.get("identity") if isinstance(state, dict) else None, self.identity(), path)
-        missing = sorted({"model", "stopper", "shared_generator", "stage_results", "optimizer"} - set(state))
-        if missing:
-            from infofusion.errors import CheckpointError
-
-            raise CheckpointError(f"checkpoint lacks {', '.join(missing)}; train again in another folder", path=path)
-        return state
+        return resume_state(self._ckpt_path(), self.config.resume, self.identity, warn=self.rank == 0)
 
     # ------------------------------------------------------------------ the loop
     def _selection_score(self, valid: dict[str, float], metric: str) -> float:
@@ -575,18 +539,9 @@ class Trainer:
         )
 
     def _restore(self, state: dict[str, Any]) -> None:
-        """Load checkpointed weights; a mismatch the identity check did not catch (a method
-        whose structure depends on something unrecorded) is still a typed error."""
-        try:
-            self.method.load_state_dict(state)
-        except (RuntimeError, ConfigError) as exc:
-            from infofusion.errors import CheckpointMismatchError
+        from infofusion.training.checkpoint import restore_weights
 
-            first = str(exc).strip().splitlines()[0][:300]
-            raise CheckpointMismatchError(
-                f"checkpoint '{self._ckpt_path()}' does not fit method '{self.method.name}': {first}",
-                path=self._ckpt_path(),
-            ) from None
+        restore_weights(self.method, state, self._ckpt_path())
 
 
 def _describe(trainer: Trainer, row: dict[str, Any], metric: str, best: float | None) -> str:
