@@ -35,7 +35,7 @@ def test_train_command_writes_one_record_per_seed(tmp_path, monkeypatch):
 
     monkeypatch.setattr(data_mod, "load_dataset", lambda spec, **kw: xor_dataset(n=200))
     out = tmp_path / "r.jsonl"
-    res = CliRunner().invoke(app, ["train", "--method", "late", "--data", "xor", "--seeds", "2",
+    res = CliRunner().invoke(app, ["train", "--no-save-model", "--method", "late", "--data", "xor", "--seeds", "2",
                                    "--epochs", "2", "--no-progress", "--out", str(out), "--set", "hidden=16"])
     assert res.exit_code == 0, res.output
     recs = read_records(out)
@@ -86,7 +86,7 @@ def test_train_plots_option_writes_the_information_plane(tmp_path, monkeypatch):
 
     monkeypatch.setattr(data_mod, "load_dataset", lambda spec, **kw: xor_dataset(n=200))
     out, plots = tmp_path / "r.jsonl", tmp_path / "plots"
-    res = CliRunner().invoke(app, ["train", "--method", "ithp", "--data", "xor", "--epochs", "2",
+    res = CliRunner().invoke(app, ["train", "--no-save-model", "--method", "ithp", "--data", "xor", "--epochs", "2",
                                    "--no-progress", "--out", str(out), "--plots", str(plots)])
     assert res.exit_code == 0, res.output
     rec = read_records(out)[0]
@@ -122,7 +122,7 @@ def test_train_sets_any_config_field_and_logs_one_line_per_seed(tmp_path, monkey
 
     monkeypatch.setattr(data_mod, "load_dataset", lambda spec, **kw: xor_dataset(n=200))
     out = tmp_path / "r.jsonl"
-    res = CliRunner().invoke(app, ["train", "-m", "late", "-d", "xor", "--seeds", "2", "--epochs", "2", "--out", str(out),
+    res = CliRunner().invoke(app, ["train", "--no-save-model", "-m", "late", "-d", "xor", "--seeds", "2", "--epochs", "2", "--out", str(out),
                                    "--grad-clip", "0.5", "--no-standardize", "--eval-batch-size", "64",
                                    "--set", "hidden=16"])
     assert res.exit_code == 0, res.output

@@ -152,9 +152,10 @@ def cli_ok(argv) -> None:
 
 
 def train_cli(f: Files, *args: str, data: str | None = None) -> list[str]:
-    """``train -m joint`` on the tiny file, one epoch, outputs under the case's folder."""
+    """``train -m joint`` on the tiny file, one epoch (outputs: the case's folder, which is the
+    working directory of command-line cases)."""
     return ["train", "-m", "joint", "-d", data or npz(f), "--epochs", "1", "--no-progress",
-            "--out", str(f.p("r.jsonl")), "--model-dir", str(f.p("models")), *args]
+            "--out", str(f.p("r.jsonl")), *args]
 
 
 def cli_checkpoint(f: Files, folder: str = "ck", *args: str, data: str | None = None) -> str:
