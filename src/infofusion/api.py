@@ -51,13 +51,47 @@ def _as_dataset(data: Any, options: dict[str, Any] | None = None) -> tuple[Any, 
 
 
 def _seed_list(seeds: int | Sequence[int]) -> list[int]:
+    from infofusion.errors import ConfigError
+
+    if isinstance(seeds, bool):
+        raise ConfigError(f"seeds must be a number of seeds >= 1 or a list of seeds, got {seeds!r}")
     if isinstance(seeds, int):
         if seeds < 1:
-            from infofusion.errors import ConfigError
-
-            raise ConfigError(f"seeds must be >= 1, got {seeds}")
+            raise ConfigError(f"seeds must be >= 1 (--seeds), got {seeds}")
         return list(range(seeds))
-    return [int(s) for s in seeds]
+    try:
+        out = [int(s) for s in seeds]
+    except (TypeError, ValueError):
+        raise ConfigError(f"seeds must be a number of seeds >= 1 or a list of seeds, got {seeds!r}") from None
+    if not out:
+        raise ConfigError("seeds: the list of seeds is empty (at least one seed is needed)")
+    if min(out) < 0:
+        raise ConfigError(f"seeds must be >= 0, got {min(out)} (--seed-start)")
+    return out
+
+
+def _seed_dir(checkpoint_dir: str | None, seed: int) -> str | None:
+    return str(Path(checkpoint_dir) / f"seed{seed}") if checkpoint_dir else None
+
+
+def _safe_name(text: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in text)
+
+
+def _warn_about_splits(dataset: Any) -> None:
+    """Say what a table of this dataset can mean when it lacks a validation or test split."""
+    import warnings
+
+    from infofusion.errors import InfoFusionWarning
+
+    have = ", ".join(f"{k}={v}" for k, v in dataset.split_sizes().items())
+    if not dataset.has_split("valid"):
+        warnings.warn(f"dataset '{dataset.name}' has no 'valid' split ({have}): no model selection, "
+                      "the last epoch's weights are kept", InfoFusionWarning, stacklevel=3)
+    if not dataset.has_split("test"):
+        shown = "valid" if dataset.has_split("valid") else "train"
+        warnings.warn(f"dataset '{dataset.name}' has no 'test' split: results are reported on the "
+                      f"'{shown}' split, which is not a held-out estimate", InfoFusionWarning, stacklevel=3)
 
 
 def train(
@@ -72,12 +106,23 @@ def train(
     data_options: dict[str, Any] | None = None,
     plots_dir: str | Path | None = None,
     per_sample_dir: str | Path | None = None,
+    model_dir: str | Path | None = None,
+    run_id: str | None = None,
 ) -> list[RunRecord]:
     """Train ``method`` on ``data`` once per seed; one record per seed.
 
+    Every output location (``out``, ``plots_dir``, ``per_sample_dir``, ``model_dir``, each
+    seed's checkpoint folder) is checked before any work starts. Files of a run go to a
+    subfolder named by the run id (``<dir>/<run-id>/<data>_<label>_seed<N>...``), so a later
+    run never overwrites them; records are appended.
+
     Args:
         method: registry name (``infofusion.list_components("method")``).
-        data: a :class:`MultimodalDataset` or a spec such as ``"synthetic:synergy"``.
+        data: a :class:`MultimodalDataset` or a spec such as ``"synthetic:synergy"``; it needs
+            a ``train`` split. Without ``valid`` the last epoch is kept (no selection); without
+            ``test`` the metrics of the other splits are all there is. Both are said by an
+            :class:`~infofusion.errors.InfoFusionWarning` and recorded
+            (``extra["selected_on"]``, ``extra["splits"]``).
         seeds: number of seeds (``0..n-1``) or an explicit list.
         config: :class:`infofusion.training.TrainConfig` (its ``seed`` is replaced per run;
             a ``checkpoint_dir`` gets one ``seed<N>`` subfolder per seed).
@@ -93,68 +138,99 @@ def train(
             outputs, the method's diagnostics such as gate weights, and the dataset's
             per-sample ground truth where it has one) as ``.npz``
             (:mod:`infofusion.report.per_sample`); the path goes to ``extra["per_sample"]``.
+        model_dir: folder for each seed's trained model (:func:`infofusion.trained.save_model`,
+            read back by :func:`infofusion.load`); the path goes to ``extra["model"]``.
+        run_id: the run's id (default: a new one, or the enclosing
+            :func:`~infofusion.interfaces.run_scope`'s).
 
     Returns:
-        One :class:`RunRecord` per seed (kind ``"train"``).
+        One :class:`RunRecord` per seed (kind ``"train"``), each carrying the run identity.
     """
     import dataclasses
 
+    from infofusion.errors import ConfigError
+    from infofusion.interfaces import run_scope
+    from infofusion.io_paths import check_writable
     from infofusion.training import TrainConfig, fit
+    from infofusion.training.checkpoint import check_checkpoint_dir
+
+    base = TrainConfig() if config is None else config
+    if not isinstance(base, TrainConfig):
+        raise ConfigError(f"config must be a TrainConfig, got {type(base).__name__}")
+    seed_list = _seed_list(seeds)
+    # every output location before any work (loading the data included)
+    if out is not None:
+        check_writable(out, "--out")
+    for folder, what in ((plots_dir, "--plots"), (per_sample_dir, "--per-sample"), (model_dir, "--model-dir")):
+        if folder is not None:
+            check_writable(folder, what, kind="dir")
+    for seed in seed_list:
+        check_checkpoint_dir(_seed_dir(base.checkpoint_dir, seed), base.resume)
 
     dataset, data_name = _as_dataset(data, data_options)
-    base = config or TrainConfig()
+    dataset.require_split("train", "to train on")
+    _warn_about_splits(dataset)
     options = dict(method_options or {})
     if label is None:
         label = method + (f":{options['modality']}" if "modality" in options else "")
     records = []
     vers = versions()
-    for seed in _seed_list(seeds):
-        ckpt = str(Path(base.checkpoint_dir) / f"seed{seed}") if base.checkpoint_dir else None
-        cfg = dataclasses.replace(base, seed=seed, checkpoint_dir=ckpt)
-        t0 = time.perf_counter()
-        result = fit(method, dataset, cfg, **options)
-        extra: dict[str, Any] = {
-            "best_epoch": result.best_epoch,
-            "selection_metric": result.selection_metric,
-            "epochs_run": len(result.history),
-        }
-        if len(result.stages) > 1:
-            extra["stages"] = [dataclasses.asdict(st) for st in result.stages]
-        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in f"{data_name}_{label}")
-        if plots_dir is not None:
-            Path(plots_dir).mkdir(parents=True, exist_ok=True)
-            extra["plots"] = result.method.save_plots(str(Path(plots_dir) / f"{safe}_seed{seed}"), result)
-        if per_sample_dir is not None and result.test_outputs is not None:
-            from infofusion.report.per_sample import save_per_sample
+    with run_scope(run_id) as run:
+        for seed in seed_list:
+            cfg = dataclasses.replace(base, seed=seed, checkpoint_dir=_seed_dir(base.checkpoint_dir, seed))
+            t0 = time.perf_counter()
+            result = fit(method, dataset, cfg, **options)
+            extra: dict[str, Any] = {
+                "best_epoch": result.best_epoch,
+                "selection_metric": result.selection_metric,
+                "selected_on": result.selected_on,
+                "splits": dataset.split_sizes(),
+                "epochs_run": len(result.history),
+                "threads": result.threads,
+            }
+            if len(result.stages) > 1:
+                extra["stages"] = [dataclasses.asdict(st) for st in result.stages]
+            name = f"{_safe_name(f'{data_name}_{label}')}_seed{seed}"
+            if plots_dir is not None:
+                folder = Path(plots_dir) / run["id"]
+                folder.mkdir(parents=True, exist_ok=True)
+                extra["plots"] = result.method.save_plots(str(folder / name), result)
+            if per_sample_dir is not None and result.test_outputs is not None:
+                from infofusion.report.per_sample import save_per_sample
 
-            extra["per_sample"] = save_per_sample(
-                Path(per_sample_dir) / f"{safe}_seed{seed}", result.test_outputs, "test",
-                truth=_per_sample_truth(result.data, result.test_outputs["index"]),
+                extra["per_sample"] = save_per_sample(
+                    Path(per_sample_dir) / run["id"] / name, result.test_outputs, "test",
+                    truth=_per_sample_truth(result.data, result.test_outputs["index"]),
+                )
+            if model_dir is not None:
+                from infofusion.trained import save_model
+
+                extra["model"] = str(save_model(Path(model_dir) / run["id"] / f"{name}.pt", result,
+                                                method=method, data=data_name, data_options=data_options))
+            method_cfg = result.method.get_params()
+            extra.update(result.method.run_info())
+            rec = RunRecord(
+                kind="train",
+                config={
+                    "method": method,
+                    "label": label,
+                    "data": data_name,
+                    "data_options": dict(data_options or {}),
+                    "options": options,
+                    "method_config": method_cfg,
+                    "train": cfg.to_dict(),
+                },
+                seed=seed,
+                metrics=result.metrics,
+                timings={**result.timings, "wall": time.perf_counter() - t0},
+                versions=vers,
+                extra=extra,
             )
-        method_cfg = result.method.get_params()
-        extra.update(result.method.run_info())
-        rec = RunRecord(
-            kind="train",
-            config={
-                "method": method,
-                "label": label,
-                "data": data_name,
-                "data_options": dict(data_options or {}),
-                "options": options,
-                "method_config": method_cfg,
-                "train": cfg.to_dict(),
-            },
-            seed=seed,
-            metrics=result.metrics,
-            timings={**result.timings, "wall": time.perf_counter() - t0},
-            versions=vers,
-            extra=extra,
-        )
-        records.append(rec)
-        if out is not None:
-            write_records(out, [rec])
-        if on_result is not None:
-            on_result(rec, result)
+            records.append(rec)
+            if out is not None:
+                write_records(out, [rec])
+            if on_result is not None:
+                on_result(rec, result)
     return records
 
 
@@ -200,17 +276,25 @@ def bench(
     out_dir: str | Path = "results/bench",
     config: Any = None,
     progress: bool = True,
+    run_id: str | None = None,
 ) -> tuple[list[RunRecord], str]:
     """Run every registered method on the built-in datasets; write records and a table.
+
+    Each benchmark run gets its own folder, ``<out_dir>/<run-id>/``, holding ``run.json`` (the
+    run's identity, plan, seeds and training options), ``results.jsonl`` (one record per
+    finished (dataset, method, seed), appended as each dataset finishes) and ``table.md`` /
+    ``table.html``. Nothing of an earlier run is touched: a ``run_id`` whose folder already
+    holds results is refused.
 
     Args:
         quick: short budget (fewer epochs and seeds) suited to a laptop CPU.
         methods / datasets: restrict the grid (default: all methods, :data:`QUICK_DATASETS`).
         seeds: seeds per cell (default 3 when quick, 5 otherwise).
-        out_dir: folder receiving ``results.jsonl`` and ``table.md`` (``table.html`` too).
+        out_dir: folder receiving one subfolder per benchmark run.
         config: base :class:`TrainConfig` (default: :func:`bench_config`, quick or full budget).
         progress: a bar on a terminal; one line per finished run (:func:`run_line`) when the
             output is a file, pipe or CI log.
+        run_id: the run's id and folder name (default: a new id, :func:`~infofusion.interfaces.new_run_id`).
 
     Returns:
         (records, markdown table). Datasets whose optional dependency is missing are skipped
@@ -218,18 +302,26 @@ def bench(
         ``test/synergy_separate`` (see :func:`add_separate_synergy`) and, for methods with
         branches, ``test/synergy_branches``.
     """
-    from infofusion.errors import MissingDependencyError
+    import json
+
+    from infofusion.errors import MissingDependencyError, OutputPathError
+    from infofusion.interfaces import new_run_id, run_scope
+    from infofusion.io_paths import check_writable
     from infofusion.progress import Progress
     from infofusion.report import html_table, markdown_table, summarize
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    jsonl = out / "results.jsonl"
-    if jsonl.exists():
-        jsonl.unlink()
+    run_id = run_id or new_run_id()
+    out = bench_run_dir(out_dir, run_id)
+    check_writable(out, "--out", kind="dir")  # before any work
+    if (out / "results.jsonl").exists() or (out / "run.json").exists():
+        raise OutputPathError(f"--out: benchmark run folder '{out}' already holds results; a new run "
+                              "never writes into an earlier one (choose another run id)",
+                              path=out, what="--out")
     if config is None:
         config = bench_config(quick)
     seeds = (3 if quick else 5) if seeds is None else seeds
+    seed_list = _seed_list(seeds)
+    jsonl = out / "results.jsonl"
     notes: list[str] = []
     usable = []
     for spec in datasets or QUICK_DATASETS:
@@ -242,8 +334,13 @@ def bench(
     records: list[RunRecord] = []
     from itertools import groupby
 
-    n_runs = len(plan) * len(_seed_list(seeds))
-    with Progress(total=n_runs, description="bench", enabled=progress) as bar:
+    n_runs = len(plan) * len(seed_list)
+    with run_scope(run_id) as run, Progress(total=n_runs, description="bench", enabled=progress) as bar:
+        out.mkdir(parents=True, exist_ok=True)
+        manifest = {"run": run, "quick": quick, "seeds": seed_list, "train": config.to_dict(),
+                    "plan": [{"data": d, "method": m, "options": o, "label": lab} for d, m, o, lab in plan],
+                    "skipped": notes}
+        (out / "run.json").write_text(json.dumps(manifest, indent=1, default=str) + "\n", encoding="utf-8")
         for spec, runs in groupby(plan, key=lambda run: run[0]):
             ds = _as_dataset(spec)[0]
             spec_records: list[RunRecord] = []
@@ -255,7 +352,7 @@ def bench(
 
             for _, method, options, label in runs:
                 bar.describe(f"{spec} · {label}")
-                spec_records += train(method, ds, seeds=seeds, config=config, method_options=options,
+                spec_records += train(method, ds, seeds=seed_list, config=config, method_options=options,
                                       label=label, on_result=keep)
             if ds.task == "classification":
                 add_separate_synergy(spec_records, outputs)
@@ -274,6 +371,15 @@ def bench(
     return records, table
 
 
+def bench_run_dir(out_dir: str | Path, run_id: str) -> Path:
+    """The folder of benchmark run ``run_id`` under ``out_dir``."""
+    from infofusion.errors import ConfigError
+
+    if not run_id or "/" in run_id or "\\" in run_id or run_id in (".", ".."):
+        raise ConfigError(f"run id {run_id!r} must be a plain folder name")
+    return Path(out_dir) / run_id
+
+
 def bench_config(quick: bool = True) -> Any:
     """The :class:`~infofusion.training.TrainConfig` of ``bench``: the quick budget (40 epochs
     at most, patience 8, lr 2e-3) or the defaults; no per-epoch bar."""
@@ -287,10 +393,14 @@ def bench_config(quick: bool = True) -> Any:
 def run_line(record: RunRecord, data: str | None = None) -> str:
     """One log line for a finished run: method, dataset, seed, headline test metric, seconds."""
     metric = record.extra.get("selection_metric")
-    key = f"test/{metric}" if metric and f"test/{metric}" in record.metrics else next(
-        (k for k in record.metrics if k.startswith("test/")), None
-    )
-    value = f"{key} {record.metrics[key]:.4f}" if key is not None else "no test split"
+    key = None
+    for split in ("test", "valid", "train"):  # the held-out split when there is one
+        key = f"{split}/{metric}" if metric and f"{split}/{metric}" in record.metrics else next(
+            (k for k in record.metrics if k.startswith(f"{split}/")), None
+        )
+        if key is not None:
+            break
+    value = f"{key} {record.metrics[key]:.4f}" if key is not None else "no metrics"
     label = record.config.get("label") or record.config.get("method")
     where = data if data is not None else record.config.get("data")
     wall = record.timings.get("wall", record.timings.get("fit", float("nan")))

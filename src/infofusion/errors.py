@@ -96,3 +96,30 @@ class MissingDependencyError(InfoFusionError, ImportError):
 
 class EstimationError(InfoFusionError, ValueError):
     """An estimator cannot run on the given input (too few samples, wrong shapes...)."""
+
+
+class CheckpointError(FormatError):
+    """A checkpoint or saved-model file cannot be read: empty, truncated, not written by
+    infofusion, or holding objects other than tensors and plain containers (refused; nothing
+    in the file was executed). Names the file."""
+
+
+class CheckpointMismatchError(ConfigError):
+    """A checkpoint belongs to another run (method, options, dataset, seed, training options
+    or version): names the file and every difference.
+
+    Attributes:
+        path: the checkpoint.
+        differences: ``{what: (saved, now)}``.
+    """
+
+    def __init__(self, message: str, *, path: object = None, differences: dict | None = None):
+        self.path = None if path is None else str(path)
+        self.differences = dict(differences or {})
+        super().__init__(message)
+
+
+class InfoFusionWarning(UserWarning):
+    """Something the user should know about a run that is not an error (a ``--resume`` that
+    found no checkpoint, a table of training-split metrics). The CLI prints it as one
+    ``warning:`` line."""

@@ -15,11 +15,14 @@ The four contracts:
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
+import functools
 import json
 import math
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
@@ -248,6 +251,99 @@ def _jsonable(obj: Any) -> Any:
     return str(obj)
 
 
+# --------------------------------------------------------------------------------------------
+# Run identity: which invocation produced a record
+# --------------------------------------------------------------------------------------------
+_ACTIVE_RUN: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
+    "infofusion_run", default=None
+)
+
+
+def new_run_id() -> str:
+    """A sortable, unique run id: local start time plus 6 random hex digits
+    (``20250101-120000-a1b2c3``)."""
+    import uuid
+
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + uuid.uuid4().hex[:6]
+
+
+@functools.lru_cache(maxsize=1)
+def _git_state() -> tuple[str | None, bool | None]:
+    """(commit, dirty) of the checkout this package runs from; (None, None) when it is not
+    run from a git checkout (an installed wheel) or git is unavailable."""
+    import subprocess
+    from pathlib import Path
+
+    here = Path(__file__).resolve()
+
+    def git(*args: str) -> str | None:
+        try:
+            res = subprocess.run(["git", "-C", str(here.parent), *args], capture_output=True,
+                                 text=True, timeout=5)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return res.stdout.strip() if res.returncode == 0 else None
+
+    top = git("rev-parse", "--show-toplevel")
+    # the package must be this checkout's own source, not a copy installed inside it
+    if not top or (Path(top) / "src" / "infofusion" / here.name).resolve() != here:
+        return None, None
+    commit = git("rev-parse", "HEAD")
+    status = git("status", "--porcelain", "--untracked-files=no")
+    return commit, None if status is None else bool(status)
+
+
+def _command_line() -> str:
+    import shlex
+    import sys
+    from pathlib import Path
+
+    argv = list(sys.argv) or ["python"]
+    return shlex.join([Path(argv[0]).name or "python", *argv[1:]])
+
+
+def run_info(run_id: str | None = None) -> dict[str, Any]:
+    """The identity of one run: ``id``, ``started`` (UTC, ISO 8601), ``command`` (the command
+    line), ``git_commit`` / ``git_dirty`` (None outside a git checkout) and the ``infofusion``
+    version."""
+    import sys
+
+    commit, dirty = _git_state()
+    return {
+        "id": run_id or new_run_id(),
+        "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "command": _command_line(),
+        "git_commit": commit,
+        "git_dirty": dirty,
+        "infofusion": getattr(sys.modules.get("infofusion"), "__version__", "unknown"),
+    }
+
+
+@contextmanager
+def run_scope(run_id: str | None = None) -> Iterator[dict[str, Any]]:
+    """Make every :class:`RunRecord` created inside carry one run identity.
+
+    ``api.train`` and ``api.bench`` open one per call (a bench's trainings share the bench's);
+    a scope opened inside another one without ``run_id`` is the outer run.
+    """
+    active = _ACTIVE_RUN.get()
+    if active is not None and run_id in (None, active["id"]):
+        yield active
+        return
+    token = _ACTIVE_RUN.set(run_info(run_id))
+    try:
+        yield _ACTIVE_RUN.get()  # type: ignore[misc]
+    finally:
+        _ACTIVE_RUN.reset(token)
+
+
+def current_run() -> dict[str, Any]:
+    """The active run's identity (:func:`run_scope`), else a new one: a record made outside any
+    scope (``mi``, ``analyze``) is its own run. Every :class:`RunRecord` gets it on creation."""
+    active = _ACTIVE_RUN.get()
+    return dict(active) if active is not None else run_info()
+
+
 @dataclass
 class RunRecord:
     """One run (one method, one dataset, one seed): written as one JSON line.
@@ -260,6 +356,10 @@ class RunRecord:
         timings: seconds, e.g. ``{"fit": 12.3, "epoch_mean": 0.4}``.
         versions: package versions (infofusion, torch, numpy, python).
         extra: anything else (chosen epoch, modality order, per-modality results).
+        run: the invocation that produced it (:func:`run_info`: id, start time, command line,
+            git commit, version); set on creation from :func:`current_run`, so every record
+            of every command carries it. Records read from files written before it existed
+            have ``{}``.
     """
 
     kind: str
@@ -270,6 +370,7 @@ class RunRecord:
     versions: dict[str, str] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
     created: float = field(default_factory=time.time)
+    run: dict[str, Any] = field(default_factory=current_run)
 
     def to_json(self) -> str:
         return json.dumps(_jsonable(dataclasses.asdict(self)), sort_keys=True)
@@ -278,6 +379,7 @@ class RunRecord:
     def from_json(cls, line: str) -> RunRecord:
         data = json.loads(line)
         names = {f.name for f in dataclasses.fields(cls)}
+        data.setdefault("run", {})  # never stamp an old record with the reader's run
         return cls(**{k: v for k, v in data.items() if k in names})
 
 

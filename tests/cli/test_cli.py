@@ -35,7 +35,7 @@ def test_train_command_writes_one_record_per_seed(tmp_path, monkeypatch):
 
     monkeypatch.setattr(data_mod, "load_dataset", lambda spec, **kw: xor_dataset(n=200))
     out = tmp_path / "r.jsonl"
-    res = CliRunner().invoke(app, ["train", "--method", "late", "--data", "xor", "--seeds", "2",
+    res = CliRunner().invoke(app, ["train", "--no-save-model", "--method", "late", "--data", "xor", "--seeds", "2",
                                    "--epochs", "2", "--no-progress", "--out", str(out), "--set", "hidden=16"])
     assert res.exit_code == 0, res.output
     recs = read_records(out)
@@ -66,7 +66,7 @@ def test_bench_records_synergy_against_separate_unimodal_models(tmp_path, monkey
     from infofusion.training import TrainConfig
 
     records, table = api.bench(methods=["joint", "late", "unimodal"], datasets=["xor"], seeds=1,
-                               out_dir=tmp_path, progress=False,
+                               out_dir=tmp_path, progress=False, run_id="r",
                                config=TrainConfig(epochs=25, lr=3e-3, patience=0, progress=False))
     by = {r.config["label"]: r for r in records}
     assert set(by) == {"joint", "late", "unimodal:a", "unimodal:b"}
@@ -77,7 +77,7 @@ def test_bench_records_synergy_against_separate_unimodal_models(tmp_path, monkey
     assert joint["test/synergy_separate"] == pytest.approx(0.25, abs=0.08)
     # binary task: if both branch logits point the wrong way, so does their sum
     assert late["test/synergy_branches"] == 0.0
-    assert "test/synergy_separate" in table and (tmp_path / "table.html").exists()
+    assert "test/synergy_separate" in table and (tmp_path / "r" / "table.html").exists()
 
 
 def test_train_plots_option_writes_the_information_plane(tmp_path, monkeypatch):
@@ -86,12 +86,13 @@ def test_train_plots_option_writes_the_information_plane(tmp_path, monkeypatch):
 
     monkeypatch.setattr(data_mod, "load_dataset", lambda spec, **kw: xor_dataset(n=200))
     out, plots = tmp_path / "r.jsonl", tmp_path / "plots"
-    res = CliRunner().invoke(app, ["train", "--method", "ithp", "--data", "xor", "--epochs", "2",
+    res = CliRunner().invoke(app, ["train", "--no-save-model", "--method", "ithp", "--data", "xor", "--epochs", "2",
                                    "--no-progress", "--out", str(out), "--plots", str(plots)])
     assert res.exit_code == 0, res.output
     rec = read_records(out)[0]
     assert sorted(p.rsplit(".", 1)[1] for p in rec.extra["plots"]) == ["png", "svg"]
-    assert all((plots / p.rsplit("/", 1)[1]).stat().st_size > 1000 for p in rec.extra["plots"])
+    run = plots / rec.run["id"]  # one subfolder per run: a later run never overwrites them
+    assert all((run / p.rsplit("/", 1)[1]).stat().st_size > 1000 for p in rec.extra["plots"])
     assert "wrote" in res.output
 
 
@@ -121,7 +122,7 @@ def test_train_sets_any_config_field_and_logs_one_line_per_seed(tmp_path, monkey
 
     monkeypatch.setattr(data_mod, "load_dataset", lambda spec, **kw: xor_dataset(n=200))
     out = tmp_path / "r.jsonl"
-    res = CliRunner().invoke(app, ["train", "-m", "late", "-d", "xor", "--seeds", "2", "--epochs", "2", "--out", str(out),
+    res = CliRunner().invoke(app, ["train", "--no-save-model", "-m", "late", "-d", "xor", "--seeds", "2", "--epochs", "2", "--out", str(out),
                                    "--grad-clip", "0.5", "--no-standardize", "--eval-batch-size", "64",
                                    "--set", "hidden=16"])
     assert res.exit_code == 0, res.output

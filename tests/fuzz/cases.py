@@ -279,4 +279,6 @@ CLI: list[Case] = [
 
 # fmt: on
 
-CASES: list[Case] = [*LOADERS, *SPECS, *PICKLES, *CONTAINER, *MI_INPUT, *CLI]
+from tests.fuzz.cases_training import CASES as TRAINING  # noqa: E402 - the training side's table
+
+CASES: list[Case] = [*LOADERS, *SPECS, *PICKLES, *CONTAINER, *MI_INPUT, *CLI, *TRAINING]

@@ -229,11 +229,23 @@ def run_api(case: Case, files: Files) -> Outcome:
 
 
 def run_cli(case: Case, files: Files) -> Outcome:
+    """Run a command-line case with the case's folder as working directory, so default output
+    locations (``results/...``) land there too."""
+    import contextlib
+
+    with contextlib.chdir(files.root):
+        return _run_cli(case, files)
+
+
+def _run_cli(case: Case, files: Files) -> Outcome:
     from typer.testing import CliRunner
 
     from infofusion.cli.main import app
 
-    argv = [str(a) for a in case.run(files)]
+    try:
+        argv = [str(a) for a in case.run(files)]
+    except Exception as exc:  # noqa: BLE001 - preparing the input failed: the case fails, the table runs on
+        return Outcome("traceback", type(exc).__name__, str(exc)[:300], "preparing the command line failed")
     res = CliRunner().invoke(app, argv)
     stderr = res.stderr
     lines = [ln for ln in stderr.splitlines() if ln.strip()]

@@ -32,7 +32,10 @@ def test_case(case, tmp_path):
 def test_table_is_well_formed():
     ids = Counter(c.id for c in CASES)
     assert not [i for i, k in ids.items() if k > 1], "case ids must be unique"
-    assert len(CASES) >= 80
+    assert len(CASES) >= 300
+    areas = {c.area for c in CASES}
+    assert {"train-options", "method-options", "checkpoints", "outputs", "report-inputs",
+            "predict-inputs", "measure-inputs", "pickles", "loaders"} <= areas
     # every case except the MI-input ones (class only) says what its message must name
     assert all(c.names for c in CASES if c.area != "mi-input")
 

@@ -12,7 +12,11 @@ Conventions every command follows (the root group below enforces them for all of
 * Boolean options are plain flags (``--quick``, ``--progress/--no-progress``); they take no
   value (``--quick true`` is a usage error) and their help shows no value placeholder.
 * Output locations are checked with :func:`infofusion.io_paths.check_writable` before any work
-  starts.
+  starts; no command deletes or overwrites an earlier result (records are appended, files of a
+  run go to a folder named by its run id, an existing ``--out`` file needs ``--overwrite``).
+* Things worth knowing that are no error (an :class:`~infofusion.errors.InfoFusionWarning`:
+  ``--resume`` without a checkpoint, a dataset without a validation split) are one
+  ``warning: ...`` line on stderr.
 """
 
 from __future__ import annotations
@@ -83,8 +87,23 @@ class RootGroup(TyperGroup):
         super().format_help(ctx, formatter)
 
     def invoke(self, ctx: Any) -> Any:
+        import warnings
+
+        from infofusion.errors import InfoFusionWarning
+
+        original = warnings.showwarning
+
+        def show(message: Any, category: Any, *args: Any, **kw: Any) -> None:
+            if issubclass(category, InfoFusionWarning):
+                typer.secho(f"warning: {message}", err=True, fg="yellow")
+            else:
+                original(message, category, *args, **kw)
+
         try:
-            return super().invoke(ctx)
+            with warnings.catch_warnings():
+                warnings.simplefilter("always", InfoFusionWarning)
+                warnings.showwarning = show
+                return super().invoke(ctx)
         except (typer.Exit, typer.Abort, _cx.ClickException):
             raise
         except Exception as exc:
@@ -137,7 +156,7 @@ app = typer.Typer(
 )
 
 # command modules, in the order their commands appear in --help
-_COMMAND_MODULES = ("train", "mi", "pid", "datasets")
+_COMMAND_MODULES = ("train", "predict", "mi", "pid", "datasets")
 
 for _name in _COMMAND_MODULES:
     try:

@@ -20,7 +20,7 @@ def register(app: typer.Typer) -> None:
         n_boot: int = typer.Option(100, "--boot", help="Bootstrap resamples"),
         n_perm: int = typer.Option(50, "--perm", help="Label permutations for the null level"),
         pointwise: bool = typer.Option(True, "--pointwise/--no-pointwise", help="Per-sample composition"),
-        out: str = typer.Option("runs/pid", "--out", help="Folder for plots and records"),
+        out: str = typer.Option("results/analyze", "--out", help="Folder for plots and records"),
         records: str = typer.Option(None, "--records", help="JSON-lines file (default OUT/records.jsonl)"),
         seed: int = typer.Option(0, "--seed"),
         opt: list[str] = typer.Option(None, "--set", "--opt", "-o", help="Loader option KEY=VALUE (repeatable)"),

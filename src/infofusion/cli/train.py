@@ -11,20 +11,51 @@ from infofusion.cli.options import dataclass_options, dataclass_values, parse_op
 from infofusion.training.config import TrainConfig
 
 
-def _print_table(rows: list[dict], metrics: list[str]) -> None:
+def print_table(rows: list[dict], metrics: list[str], title: str, console: Any = None) -> None:
+    """Print a title line, then summary rows as rich tables that never squeeze a cell: metric
+    columns keep their full width, and when they do not fit the console they are spread over
+    several tables (each repeating data, method and seeds), so ``0.973 ± 0.012`` is never cut
+    to ``0.9…``.
+
+    Args:
+        rows: :func:`infofusion.report.summarize` rows.
+        metrics: the metric keys to show (``test/accuracy``).
+        title: the table title (say which split and how models were selected).
+        console: a rich ``Console`` (default: a new one on stdout).
+    """
     from rich.console import Console
     from rich.table import Table
 
     from infofusion.report.tables import format_cell
 
-    table = Table(title="test split, mean ± std over seeds (models selected on validation)")
-    for col in ["data", "method", "seeds"]:
-        table.add_column(col, overflow="fold")
-    for col in metrics:
-        table.add_column(col.split("/", 1)[-1], no_wrap=True)
-    for r in rows:
-        table.add_row(*[format_cell(r.get(c, (float("nan"), 0.0))) for c in ["data", "method", "seeds", *metrics]])
-    Console().print(table)
+    console = console or Console()
+    keys = ["data", "method", "seeds"] + (["run"] if any("run" in r for r in rows) else [])
+    cells = [[format_cell(r.get(c, (float("nan"), 0.0))) for c in keys + metrics] for r in rows]
+
+    def width(i: int, header: str) -> int:
+        return max([len(header)] + [len(row[i]) for row in cells])
+
+    widths = [width(i, (keys + metrics)[i].split("/", 1)[-1]) for i in range(len(keys) + len(metrics))]
+    fixed = sum(min(w, 24) + 3 for w in widths[: len(keys)]) + 1  # 24: data/method fold beyond
+    chunks: list[list[int]] = [[]]
+    used = fixed
+    for j in range(len(metrics)):
+        w = widths[len(keys) + j] + 3
+        if chunks[-1] and used + w > console.width:
+            chunks.append([])
+            used = fixed
+        chunks[-1].append(j)
+        used += w
+    console.print(title, highlight=False, soft_wrap=True)
+    for n, chunk in enumerate(chunks, start=1):
+        table = Table(title=f"({n}/{len(chunks)})" if len(chunks) > 1 else None)
+        for i, col in enumerate(keys):
+            table.add_column(col, overflow="fold", min_width=min(widths[i], 8))
+        for j in chunk:
+            table.add_column(metrics[j].split("/", 1)[-1], no_wrap=True, min_width=widths[len(keys) + j])
+        for row in cells:
+            table.add_row(*row[: len(keys)], *[row[len(keys) + j] for j in chunk])
+        console.print(table)
 
 
 def register(app: typer.Typer) -> None:
@@ -32,50 +63,64 @@ def register(app: typer.Typer) -> None:
     @dataclass_options(TrainConfig, exclude=("seed",))
     def train(
         method: str = typer.Option(..., "--method", "-m", help="Method name (see `infofusion methods`)."),
-        data: str = typer.Option("synthetic:synergy", "--data", "-d", help="Dataset spec, e.g. synthetic:synergy, uci_mfeat, mmsa:PATH."),
-        seeds: int = typer.Option(1, "--seeds", help="Number of seeds (seed-start .. seed-start+n-1)."),
-        seed_start: int = typer.Option(0, "--seed-start", help="First seed."),
+        data: str = typer.Option(..., "--data", "-d", help="Dataset spec, e.g. synthetic:synergy, uci_mfeat, mmsa:PATH (see `infofusion datasets list`)."),
+        seeds: int = typer.Option(1, "--seeds", help="Number of seeds (seed-start .. seed-start+n-1), >= 1."),
+        seed_start: int = typer.Option(0, "--seed-start", help="First seed (>= 0)."),
         options: list[str] | None = typer.Option(None, "--set", help="Method option KEY=VALUE (repeatable), e.g. --set hidden=64."),
         data_options: list[str] | None = typer.Option(None, "--data-set", help="Dataset loader option KEY=VALUE (repeatable), e.g. fold=2."),
-        out: Path = typer.Option(Path("results/train.jsonl"), "--out", help="JSON-lines file receiving one record per seed."),
-        plots: Path | None = typer.Option(None, "--plots", help="Folder for the method's own plots (e.g. ITHP's information plane)."),
-        per_sample: Path | None = typer.Option(None, "--per-sample", help="Folder for each seed's per-sample test outputs (.npz: predictions, branch outputs, diagnostics such as gate weights)."),
+        out: Path = typer.Option(Path("results/train.jsonl"), "--out", help="JSON-lines file the records are appended to (one per seed, each with the run id, time, command line, git commit and version)."),
+        model_dir: Path = typer.Option(Path("results/models"), "--model-dir", help="Each seed's trained model goes to <model-dir>/<run-id>/ (read by `infofusion predict --model`)."),
+        save_model: bool = typer.Option(True, "--save-model/--no-save-model", help="Save each seed's trained model under --model-dir."),
+        plots: Path | None = typer.Option(None, "--plots", help="Folder for the method's own plots (e.g. ITHP's information plane), in a subfolder per run."),
+        per_sample: Path | None = typer.Option(None, "--per-sample", help="Folder for each seed's per-sample test outputs (.npz: predictions, branch outputs, diagnostics such as gate weights), in a subfolder per run."),
         **train_options: Any,
     ) -> None:
-        """Train a method on a dataset over seeds and print mean ± std of the test metrics.
+        """Train a method on a dataset over seeds and print mean ± std of its metrics.
 
-        The training options (--epochs ... --eval-batch-size) are the fields of TrainConfig.
-        When the output is not a terminal, one line is printed per finished seed.
+        The training options (--epochs ... --threads) are the fields of TrainConfig. Every
+        output location is checked before any work. The table's title says which split it
+        shows and whether models were selected on validation. When the output is not a
+        terminal, one line is printed per finished seed.
         """
         from infofusion.api import run_line
         from infofusion.api import train as api_train
+        from infofusion.errors import ConfigError
+        from infofusion.interfaces import new_run_id
         from infofusion.progress import Progress
         from infofusion.report import summarize
+        from infofusion.report.tables import headline_metrics, table_title
         from infofusion.training.distributed import init_if_launched, is_main_process
 
-        init_if_launched()
+        if seeds < 1:
+            raise ConfigError(f"--seeds must be >= 1, got {seeds}")
+        if seed_start < 0:
+            raise ConfigError(f"--seed-start must be >= 0, got {seed_start}")
         opts = parse_options(options)
         cfg = TrainConfig(**dataclass_values(TrainConfig, train_options))
+        init_if_launched()
         main = is_main_process()
+        run_id = new_run_id()
         # on a terminal the trainer draws a bar per run; a log gets one line per seed
         with Progress(total=seeds, enabled=cfg.progress and main, bar=False) as progress:
             records = api_train(method, data, seeds=list(range(seed_start, seed_start + seeds)), config=cfg,
                                 method_options=opts, out=out if main else None,
-                                data_options=parse_options(data_options), plots_dir=plots, per_sample_dir=per_sample,
+                                data_options=parse_options(data_options),
+                                plots_dir=plots if main else None, per_sample_dir=per_sample if main else None,
+                                model_dir=model_dir if main and save_model else None, run_id=run_id,
                                 on_result=lambda rec, _: progress.advance(run_line(rec)))
         if not main:
             return
-        from infofusion.report.tables import headline_metrics
-
         keys = headline_metrics(records)
-        _print_table(summarize(records, keys), keys)
+        print_table(summarize(records, keys), keys, table_title(records))
         extra = records[-1].extra
         if "modality_order" in extra:
             typer.echo(f"modality order: {extra['modality_order']}")
         for r in records:
             for path in r.extra.get("plots", []):
                 typer.echo(f"wrote {path}")
-        typer.echo(f"records appended to {out}")
+        if save_model:
+            typer.echo(f"models saved in {model_dir / run_id}")
+        typer.echo(f"records appended to {out} (run {run_id})")
 
     @app.command()
     @dataclass_options(TrainConfig, exclude=("seed", "checkpoint_dir", "resume", "progress"),
@@ -84,26 +129,31 @@ def register(app: typer.Typer) -> None:
         quick: bool = typer.Option(False, "--quick", help="Short budget (40 epochs max, patience 8, lr 2e-3; 3 seeds)."),
         methods: list[str] | None = typer.Option(None, "--method", "-m", help="Restrict to these methods (repeatable)."),
         datasets: list[str] | None = typer.Option(None, "--data", "-d", help="Restrict to these datasets (repeatable)."),
-        seeds: int | None = typer.Option(None, "--seeds"),
-        out_dir: Path = typer.Option(Path("results/bench"), "--out", help="Folder for results.jsonl, table.md and table.html."),
+        seeds: int | None = typer.Option(None, "--seeds", help="Seeds per cell (>= 1; default 3 with --quick, else 5)."),
+        out_dir: Path = typer.Option(Path("results/bench"), "--out", help="Folder receiving one subfolder per run: <out>/<run-id>/ with run.json, results.jsonl, table.md, table.html."),
+        run_id: str | None = typer.Option(None, "--run-id", help="Name of this run's subfolder (default: start time + random suffix); a folder holding results is refused."),
         progress: bool = typer.Option(True, "--progress/--no-progress", help="Bar on a terminal, one line per run otherwise."),
         **train_options: Any,
     ) -> None:
         """Run every registered method on the built-in datasets; write a Markdown table.
 
-        Training options given here (--epochs, --lr, ...) replace the bench budget's.
+        Training options given here (--epochs, --lr, ...) replace the bench budget's. Each run
+        writes into its own folder; earlier runs are never touched.
         """
         import dataclasses
 
         from infofusion.api import bench as api_bench
         from infofusion.api import bench_config
+        from infofusion.interfaces import new_run_id
 
         given = dataclass_values(TrainConfig, train_options, drop_none=True)
         config = dataclasses.replace(bench_config(quick), **given) if given else None
+        run_id = run_id or new_run_id()
         _, table = api_bench(quick=quick, methods=methods, datasets=datasets, seeds=seeds, out_dir=out_dir,
-                             progress=progress, config=config)
+                             progress=progress, config=config, run_id=run_id)
         typer.echo(table)
-        typer.echo(f"written: {out_dir / 'results.jsonl'}, {out_dir / 'table.md'}, {out_dir / 'table.html'}")
+        folder = out_dir / run_id
+        typer.echo(f"written: {folder / 'results.jsonl'}, {folder / 'table.md'}, {folder / 'table.html'}")
 
     @app.command()
     def methods() -> None:
@@ -115,15 +165,41 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def report(
-        records: Path = typer.Argument(..., help="JSON-lines results file."),
+        records: Path = typer.Argument(..., help="JSON-lines results file (train's --out, a bench run's results.jsonl)."),
         out: Path | None = typer.Option(None, "--out", help="Write the table here (.md or .html)."),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing --out file."),
+        run: list[str] | None = typer.Option(None, "--run", help="Only the records of this run id (repeatable)."),
     ) -> None:
-        """Build a mean ± std table from a results file."""
-        from infofusion.interfaces import read_records
-        from infofusion.report import html_table, markdown_table, summarize
+        """Build a mean ± std table from a results file.
 
-        rows = summarize(read_records(records))
-        text = html_table(rows) if out is not None and out.suffix == ".html" else markdown_table(rows)
+        Records of different runs (a results file that several `train` calls appended to) get
+        one row per run, so runs with other settings are never averaged together.
+        """
+        from infofusion.errors import ConfigError, OutputPathError
+        from infofusion.io_paths import check_writable
+        from infofusion.report import html_table, markdown_table, summarize
+        from infofusion.report.records import load_records
+        from infofusion.report.tables import run_id, table_title
+
+        if out is not None:
+            if out.suffix not in (".md", ".html", ".markdown"):
+                raise ConfigError(f"--out '{out}': the table is written as .md or .html, got '{out.suffix or 'no suffix'}'")
+            check_writable(out, "--out")
+            if out.exists() and not overwrite:
+                raise OutputPathError(f"--out: '{out}' exists; pass --overwrite to replace it", path=out, what="--out")
+        recs = load_records(records)
+        if run:
+            have = sorted({run_id(r) for r in recs})
+            recs = [r for r in recs if run_id(r) in set(run)]
+            if not recs:
+                raise ConfigError(f"--run {', '.join(run)}: no record of that run in '{records}' (runs: {', '.join(have)})")
+        by_run = len({run_id(r) for r in recs}) > 1
+        rows = summarize(recs, by_run=by_run)
+        title = table_title(recs)
+        if out is not None and out.suffix == ".html":
+            text = f"<p>{title}</p>\n" + html_table(rows)
+        else:
+            text = f"{title}\n\n" + markdown_table(rows)
         if out is not None:
             out.write_text(text, encoding="utf-8")
         typer.echo(text)

@@ -663,11 +663,9 @@ class MultimodalDataset:
         fitted :class:`Standardizer` objects are kept in ``info['standardizers']``.
         """
         idx = self.indices(fit_split)
-        new_x: dict[str, torch.Tensor] = {}
         scalers: dict[str, Standardizer] = {}
         for name, x in self._x.items():
             xs = x[idx].numpy().astype(np.float64)
-            mask = None
             if x.ndim == 3:
                 ln = self._lengths.get(name)
                 if ln is not None:
@@ -681,15 +679,33 @@ class MultimodalDataset:
             mean = flat.mean(axis=0)
             std = flat.std(axis=0)
             std = np.where(std < eps, 1.0, std)
-            sc = Standardizer(mean.astype(np.float32), std.astype(np.float32))
-            scalers[name] = sc
+            scalers[name] = Standardizer(mean.astype(np.float32), std.astype(np.float32))
+        return self.apply_standardizers(scalers, fitted_on=fit_split)
+
+    def apply_standardizers(
+        self, scalers: Mapping[str, Standardizer], fitted_on: str | None = None
+    ) -> MultimodalDataset:
+        """Z-score every modality with given statistics (those :meth:`standardize` fitted, or a
+        saved model's); padding stays zero. Every modality needs one (a typed error names the
+        one without); the statistics go to ``info['standardizers']``."""
+        new_x: dict[str, torch.Tensor] = {}
+        for name, x in self._x.items():
+            sc = scalers.get(name)
+            if sc is None:
+                raise DataValidationError("no standardisation statistics for it", modality=name,
+                                          problem="standardizer")
+            if tuple(np.shape(sc.mean)) != (x.shape[-1],):
+                raise DataValidationError(
+                    f"has {x.shape[-1]} features, the standardisation statistics {np.shape(sc.mean)[-1]}",
+                    modality=name, problem="dim",
+                )
             z = torch.from_numpy(sc.apply(x.numpy()))
             if x.ndim == 3 and name in self._lengths:
                 z = select_valid(z, self._full_mask(name))
             new_x[name] = z
         info = dict(self.info)
-        info["standardizers"] = scalers
-        info["standardized_on"] = fit_split
+        info["standardizers"] = dict(scalers)
+        info["standardized_on"] = fitted_on
         return self._derive(modalities=new_x, info=info)
 
     def _full_mask(self, name: str) -> torch.Tensor:

@@ -22,9 +22,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from infofusion.encoders import make_encoder
+from infofusion.encoders import ENCODERS, make_encoder
 from infofusion.errors import ConfigError
 from infofusion.interfaces import Batch, MethodOutput, StageSpec, TaskSpec
+from infofusion.validation import Rule, check_option, resolve_hints
 
 if TYPE_CHECKING:  # pragma: no cover
     from infofusion.training.trainer import Trainer
@@ -44,7 +45,9 @@ HOOKS: dict[str, tuple[str, ...]] = {
     "run_info": (),
 }
 #: Class attributes the engine and the API read.
-CLASS_ATTRIBUTES: tuple[str, ...] = ("bench_options", "ddp_find_unused_parameters", "option_aliases", "multimodal")
+CLASS_ATTRIBUTES: tuple[str, ...] = (
+    "bench_options", "ddp_find_unused_parameters", "option_aliases", "option_rules", "multimodal"
+)
 
 
 def _check_subclass(cls: type) -> None:
@@ -73,6 +76,9 @@ def _check_subclass(cls: type) -> None:
                 f"{where}.{hook}{inspect.signature(fn)} does not accept the hook's arguments "
                 f"({', '.join(('self', *args))})"
             ) from None
+    rules = vars(cls).get("option_rules", {})
+    if not isinstance(rules, Mapping) or not all(isinstance(r, Rule) for r in rules.values()):
+        raise ConfigError(f"{where}.option_rules must map option names to infofusion.validation.Rule, got {rules!r}")
     if not isinstance(cls.bench_options, Mapping):
         raise ConfigError(f"{where}.bench_options must be a dict of method options, got {cls.bench_options!r}")
     if cls.ddp_find_unused_parameters not in (None, True, False):
@@ -94,10 +100,13 @@ def _plain(value: Any) -> Any:
     return type(value).__name__
 
 
-def _signature_params(cls: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+def _signature_params(
+    cls: Any, args: tuple[Any, ...], kwargs: dict[str, Any], annotations: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The options of ``cls(*args, **kwargs)``: every explicit constructor parameter of ``cls``
     and of the bases its ``*args``/``**kwargs`` reach, bound value or default (``spec`` left
-    out); the most derived declaration wins.
+    out); the most derived declaration wins. ``annotations``, when given, receives each
+    option's type annotation (from the same declaration).
 
     Raises:
         ConfigError: an option no constructor of the chain accepts (named, with close matches).
@@ -113,6 +122,7 @@ def _signature_params(cls: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -
         except TypeError as exc:
             raise ConfigError(f"method '{cls.name}': {exc}") from None
         bound.apply_defaults()
+        hints = resolve_hints(vars(klass)["__init__"]) if annotations is not None else {}
         if "spec" in bound.arguments:  # every level receives the task from the one below
             spec = {"spec": bound.arguments["spec"]}
         args, kwargs, forwards = (), {}, False
@@ -126,6 +136,8 @@ def _signature_params(cls: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -
             elif pname != "spec":
                 accepted.add(pname)
                 params.setdefault(pname, bound.arguments[pname])
+                if annotations is not None and pname in hints:
+                    annotations.setdefault(pname, hints[pname])
         if not forwards or klass is FusionMethod:
             break
     if kwargs:
@@ -136,17 +148,31 @@ def _signature_params(cls: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -
     return params
 
 
+def _check_given_options(cls: Any, given: dict[str, Any], annotations: dict[str, Any]) -> None:
+    """Each option given to the constructor against its annotation and its rule in the
+    ``option_rules`` tables of the class and its bases (most derived wins)."""
+    rules: dict[str, Rule] = {}
+    for klass in reversed(cls.__mro__):
+        rules.update(vars(klass).get("option_rules", {}))
+    for name, value in given.items():
+        check_option(f"method '{cls.name}'", name, value, annotations.get(name), rules.get(name))
+
+
 class _MethodMeta(type):
     """Reads a method's options from the constructor call: aliases are renamed, the options are
-    bound to the signature chain (an unknown option fails here, by name, before ``__init__``)
-    and kept for :meth:`FusionMethod.get_params`."""
+    bound to the signature chain (an unknown option fails here, by name, before ``__init__``),
+    every option given is checked against its annotation and ``option_rules``
+    (:func:`infofusion.validation.check_option`), and the options are kept for
+    :meth:`FusionMethod.get_params`."""
 
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
         aliases: dict[str, str] = {}
         for klass in reversed(cls.__mro__):
             aliases.update(vars(klass).get("option_aliases", {}))
         kwargs = {aliases.get(k, k): v for k, v in kwargs.items()}
-        options = _signature_params(cls, args, kwargs)
+        annotations: dict[str, Any] = {}
+        options = _signature_params(cls, args, kwargs, annotations)
+        _check_given_options(cls, {k: v for k, v in kwargs.items() if k in options}, annotations)
         self = super().__call__(*args, **kwargs)
         object.__setattr__(self, "_options", options)
         return self
@@ -207,6 +233,16 @@ class FusionMethod(nn.Module, metaclass=_MethodMeta):
     ddp_find_unused_parameters: ClassVar[bool | None] = None
     #: Alternative option names, alias -> parameter (e.g. ITHP's ``lambda`` -> ``lam``).
     option_aliases: ClassVar[Mapping[str, str]] = {}
+    #: Range of options, name -> :class:`~infofusion.validation.Rule`; merged with the bases'
+    #: tables. The type of every option comes from its annotation, so a method declares here
+    #: only what the annotation cannot say (``{"alpha": Rule(min=0, max=1)}``).
+    option_rules: ClassVar[Mapping[str, Rule]] = {
+        "hidden": Rule(min=1),
+        "embed_dim": Rule(min=1),
+        "dropout": Rule(min=0, lt=1),
+        "encoder": Rule(choices=("auto", *ENCODERS)),
+        "modalities": Rule(nonempty=True),
+    }
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -226,9 +262,15 @@ class FusionMethod(nn.Module, metaclass=_MethodMeta):
         if unused:
             raise ConfigError(f"method '{self.name}' got unknown options: {', '.join(sorted(unused))}")
         self.spec = spec
-        self.modality_names: tuple[str, ...] = tuple(modalities) if modalities else spec.names
-        for m in self.modality_names:
-            spec.modality(m)  # KeyError names an unknown modality early
+        self.modality_names: tuple[str, ...] = tuple(modalities) if modalities is not None else spec.names
+        unknown = [m for m in self.modality_names if m not in spec.names]
+        if unknown:
+            raise ConfigError(
+                f"method '{self.name}' option 'modalities': unknown modality "
+                f"{', '.join(repr(m) for m in unknown)} (available: {', '.join(spec.names)})"
+            )
+        if len(set(self.modality_names)) != len(self.modality_names):
+            raise ConfigError(f"method '{self.name}' option 'modalities' names a modality twice: {list(self.modality_names)}")
         self.hidden = hidden
         self.embed_dim = embed_dim
         self.encoder_kind = encoder
@@ -314,6 +356,13 @@ class FusionMethod(nn.Module, metaclass=_MethodMeta):
         """Facts the trained model settled from data (e.g. a chosen modality order), recorded
         in each run's ``extra`` beside the metrics (JSON-ready values)."""
         return {}
+
+    def rebuild_options(self) -> dict[str, Any]:
+        """Options that rebuild this *trained* model without its data, for a saved model
+        (:func:`infofusion.trained.save_model`): ``type(m)(spec, **m.rebuild_options())`` has
+        the structure the weights fit. Default :meth:`get_params`; a method that settles part
+        of its structure from data (ITHP's ``order="auto"``) returns what it settled."""
+        return self.get_params()
 
     # ---------------------------------------------------------------- per-sample state
     def register_sample_state(self, name: str, tensor: torch.Tensor) -> torch.Tensor:

@@ -41,6 +41,7 @@ from infofusion.functional.pooling import masked_mean, select_valid
 from infofusion.interfaces import Batch, MethodOutput, TaskSpec
 from infofusion.methods.base import FusionMethod
 from infofusion.registry import register
+from infofusion.validation import Rule
 
 PRIME_ENCODERS = ("identity", "linear", "mlp", "transformer")
 READOUTS = ("prime", "fused")
@@ -261,6 +262,13 @@ class ITHP(FusionMethod):
 
     name: ClassVar[str] = "ithp"
     #: benchmarked with the automatic modality order (the reference fixes it by hand)
+    option_rules: ClassVar[dict[str, Rule]] = {
+        **{k: Rule(min=0) for k in ("beta", "gamma", "lam", "kl_weight", "recon_weights", "link_weights")},
+        **{k: Rule(min=0, lt=1) for k in ("drop_prob", "readout_dropout")},
+        **{k: Rule(min=1) for k in ("inter_dim", "d_model", "latent_dims", "order_max_dim")},
+        "ib_scale": Rule(gt=0),
+        "order_max_samples": Rule(min=2),
+    }
     bench_options: ClassVar[dict[str, Any]] = {"order": "auto"}
     #: ``lambda`` is a Python keyword, so the option is ``lam``; ``lambda=...`` is accepted too
     option_aliases: ClassVar[dict[str, str]] = {"lambda": "lam"}
@@ -580,6 +588,11 @@ class ITHP(FusionMethod):
             "sample_eval": self.sample_eval,
             "scale": self.scale_mode,
         }
+
+    def rebuild_options(self) -> dict[str, Any]:
+        """The options with the order this model was built with (an automatic order resolved
+        on the training data is fixed), so a saved model rebuilds without data."""
+        return {**self.get_params(), "order": list(self.order)}
 
     def run_info(self) -> dict[str, Any]:
         """The modality order used (and, when chosen automatically, the estimates behind it),

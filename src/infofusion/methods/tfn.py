@@ -10,6 +10,7 @@ from torch import nn
 from infofusion.interfaces import Batch, MethodOutput, TaskSpec
 from infofusion.methods.base import FusionMethod
 from infofusion.registry import register
+from infofusion.validation import Rule
 
 
 @register("method", "tfn")
@@ -22,6 +23,7 @@ class TensorFusion(FusionMethod):
     """
 
     name = "tfn"
+    option_rules = {"tfn_dim": Rule(min=1), "max_fused": Rule(min=2)}
 
     def __init__(self, spec: TaskSpec, tfn_dim: int | None = None, max_fused: int = 4096, **kw: Any) -> None:
         super().__init__(spec, **kw)

@@ -24,6 +24,11 @@ class Unimodal(FusionMethod):
 
     def __init__(self, spec: TaskSpec, modality: str | None = None, **kw: Any) -> None:
         modality = modality or spec.names[0]
+        if modality not in spec.names:
+            raise ConfigError(
+                f"method 'unimodal' option 'modality'={modality!r}: no such modality (available: "
+                f"{', '.join(spec.names)})"
+            )
         if kw.get("modalities") not in (None, [modality], (modality,)):
             raise ConfigError(f"unimodal: modalities={kw['modalities']!r} contradicts modality='{modality}'")
         super().__init__(spec, **{**kw, "modalities": [modality]})

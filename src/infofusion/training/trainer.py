@@ -74,6 +74,10 @@ class FitResult:
         test_outputs: :meth:`Trainer.predict` on the test split (``prediction``, ``unimodal``,
             ``diagnostics``, ``y``, ``index``), or None without a test split.
         stages: one :class:`StageResult` per stage, in order.
+        selected_on: ``"valid"`` when the final weights were selected on the validation split,
+            None when the last epoch's weights were kept (no validation split, or a last stage
+            that does not select).
+        threads: CPU threads torch used during the fit (None on an accelerator).
     """
 
     method: nn.Module
@@ -86,6 +90,8 @@ class FitResult:
     data: MultimodalDataset | None = field(default=None, repr=False)
     test_outputs: dict[str, Any] | None = field(default=None, repr=False)
     stages: list[StageResult] = field(default_factory=list)
+    selected_on: str | None = None
+    threads: int | None = None
 
 
 def seed_everything(seed: int) -> None:
@@ -147,7 +153,7 @@ class Trainer:
 
         self.selection_metric = config.metric or primary_metric(data.task, self.protocol)
         higher_is_better(self.selection_metric, self.protocol)  # an unknown metric fails here
-        self.has_valid = "valid" in data.splits
+        self.has_valid = data.has_split("valid")
         self.optimizer: torch.optim.Optimizer | None = None
         self.epoch = 0
         self.stage: StageSpec = StageSpec("main")
@@ -156,6 +162,7 @@ class Trainer:
         self.generator = torch.Generator().manual_seed(config.seed)
         self.shared_generator = torch.Generator().manual_seed(_shared_seed(config.seed))
         self._fit_start_trainable: dict[str, bool] = {}
+        self._identity: dict[str, Any] | None = None
 
     # ------------------------------------------------------------------ collectives
     def all_reduce(self, stats: dict[str, torch.Tensor], op: str = "sum") -> dict[str, torch.Tensor]:
@@ -380,18 +387,20 @@ class Trainer:
         torch.save(state, tmp)
         os.replace(tmp, path)  # atomic: a kill never leaves a half-written checkpoint
 
+    def identity(self) -> dict[str, Any]:
+        """What this run's checkpoints belong to (:func:`~infofusion.training.checkpoint.run_identity`)."""
+        from infofusion.training.checkpoint import run_identity
+
+        if self._identity is None:
+            self._identity = run_identity(self.method, self.data, self.config)
+        return self._identity
+
     def load_checkpoint(self) -> dict[str, Any] | None:
-        path = self._ckpt_path()
-        if path is None or not self.config.resume or not path.exists():
-            return None
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        missing = sorted({"model", "stopper", "shared_generator", "stage_results"} - set(state))
-        if missing:
-            raise ConfigError(
-                f"checkpoint {path} lacks {', '.join(missing)} (written by an older version?); "
-                "train again without resume"
-            )
-        return state
+        """The checkpoint to resume from, checked to belong to this run; None to start fresh
+        (:func:`~infofusion.training.checkpoint.resume_state`)."""
+        from infofusion.training.checkpoint import resume_state
+
+        return resume_state(self._ckpt_path(), self.config.resume, self.identity, warn=self.rank == 0)
 
     # ------------------------------------------------------------------ the loop
     def _selection_score(self, valid: dict[str, float], metric: str) -> float:
@@ -405,6 +414,21 @@ class Trainer:
         return valid[metric]
 
     def fit(self) -> FitResult:
+        """Train, select, evaluate every split (see :func:`fit`). On CPU, torch runs with
+        ``config.cpu_threads(n_parameters)`` threads for the duration (restored afterwards)."""
+        if self.device.type != "cpu":
+            return self._fit()
+        threads = self.config.cpu_threads(sum(p.numel() for p in self.method.parameters()))
+        before = torch.get_num_threads()
+        torch.set_num_threads(threads)
+        try:
+            result = self._fit()
+        finally:
+            torch.set_num_threads(before)
+        result.threads = threads
+        return result
+
+    def _fit(self) -> FitResult:
         from infofusion.evaluation.metrics import higher_is_better
         from infofusion.progress import Progress
 
@@ -419,7 +443,7 @@ class Trainer:
         self._fit_start_trainable = {n: p.requires_grad for n, p in self.method.named_parameters()}
         groups = self._group_parameters(stages)
         if ckpt is not None:
-            self.method.load_state_dict(ckpt["model"])
+            self._restore(ckpt["model"])
             start_stage, start_epoch = int(ckpt["stage"]), int(ckpt["epoch"]) + 1
             self.history = list(ckpt["history"])
             self.stage_results = [StageResult(**r) for r in ckpt["stage_results"]]
@@ -478,6 +502,7 @@ class Trainer:
                             "shared_generator": self.shared_generator.get_state(),
                             "torch_rng": torch.get_rng_state(),
                             "train_seconds": train_seconds,
+                            "identity": self.identity() if self._ckpt_path() is not None else None,
                         }
                     )
                     bar.advance(description=_describe(self, row, metric, stopper.best))
@@ -510,7 +535,13 @@ class Trainer:
         return FitResult(
             self.method, metrics, last.best_epoch, self.history, timings, cfg,
             last.metric or self.selection_metric, self.data, test_outputs, list(self.stage_results),
+            selected_on="valid" if last.metric is not None else None,
         )
+
+    def _restore(self, state: dict[str, Any]) -> None:
+        from infofusion.training.checkpoint import restore_weights
+
+        restore_weights(self.method, state, self._ckpt_path())
 
 
 def _describe(trainer: Trainer, row: dict[str, Any], metric: str, best: float | None) -> str:
@@ -552,6 +583,9 @@ def fit(
         >>> res.metrics["test/accuracy"]  # doctest: +SKIP
     """
     config = config or TrainConfig()
+    if not isinstance(config, TrainConfig):
+        raise ConfigError(f"config must be a TrainConfig, got {type(config).__name__}")
+    data.require_split("train", "to train on")
     dist_utils.init_if_launched()
     seed_everything(config.seed)
     if config.standardize:
