@@ -31,7 +31,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 
 from infofusion.measures.pid._info import mutual_informations  # noqa: E402
-from infofusion.measures.pid.broja_solver import solve_broja  # noqa: E402
+from infofusion.measures.pid.solver import solve_broja  # noqa: E402
 
 LN2 = math.log(2.0)
 

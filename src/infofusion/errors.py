@@ -65,3 +65,8 @@ class MissingDependencyError(InfoFusionError, ImportError):
 
 class EstimationError(InfoFusionError, ValueError):
     """An estimator cannot run on the given input (too few samples, wrong shapes...)."""
+
+
+class SolverAccuracyWarning(UserWarning):
+    """An optimisation could not certify the requested tolerance; the result states the gap
+    it did certify (and its ``status`` says so)."""

@@ -7,7 +7,7 @@ certified gap), ``imin`` and ``mmi``; the ``batch`` neural estimator for large c
 from infofusion.measures.pid import canonical
 from infofusion.measures.pid.base import ATOMS, PIDMeasure, PIDResult
 from infofusion.measures.pid.broja import BrojaPID
-from infofusion.measures.pid.broja_solver import BrojaSolution, solve_broja
+from infofusion.measures.pid.solver import BrojaSolution, solve_broja
 from infofusion.measures.pid.discretize import Discretization, discretize, discretize_target
 from infofusion.measures.pid.estimate import AtomEstimate, PIDEstimate, estimate_pid
 from infofusion.measures.pid.imin import MMIPID, IminPID

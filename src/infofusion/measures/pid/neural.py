@@ -23,7 +23,7 @@ import numpy as np
 
 from infofusion.errors import ConfigError, EstimationError
 from infofusion.measures.pid._info import LN2
-from infofusion.measures.pid.broja_solver import solve_broja
+from infofusion.measures.pid.solver import solve_broja
 from infofusion.registry import register
 
 
