@@ -60,7 +60,7 @@ def test_discretize_sequences_and_discrete_values():
     d = discretize(x, k=2, lengths=np.array([4, 4, 4, 2, 2, 2]))
     assert len(set(d.labels[:3])) == 1 and d.labels[0] != d.labels[5]
     v = discretize(np.array([0, 2, 2, 5]), k=10)
-    assert v.method == "identity" and v.k == 3
+    assert v.method == "distinct" and v.k == 3
 
 
 def test_discretize_model_representation():

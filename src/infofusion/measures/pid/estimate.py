@@ -78,10 +78,18 @@ class AtomEstimate:
 
 @dataclass
 class PIDEstimate:
-    """Dataset-level atoms with uncertainty and null level (``unit``: bits or nats)."""
+    """Dataset-level atoms with uncertainty and null level (``unit``: bits or nats).
+
+    Attributes:
+        atoms: ``R``, ``U1``, ``U2``, ``S`` with interval, null level and plug-in value.
+        plugin: the plug-in decomposition of the whole table (``None`` for estimators that
+            have none, e.g. the batch neural estimator).
+        n: samples; shape: the discrete problem's ``(n1, n2, ny)``.
+        measure: discrete measure used; correction: bias correction; estimator: in ``extra``.
+    """
 
     atoms: dict[str, AtomEstimate]
-    plugin: PIDResult
+    plugin: PIDResult | None
     n: int
     shape: tuple[int, int, int]
     measure: str

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from infofusion.errors import ConfigError, EstimationError
+from infofusion.measures.classifiers import modality_features, predict_proba, train_classifier
 
 ATOM_TYPES = ("redundancy", "uniqueness1", "uniqueness2", "synergy")
 
@@ -164,17 +165,6 @@ def agreement_rate(dominant: np.ndarray, truth: np.ndarray) -> tuple[float, dict
     return float(hit.mean()), by_type
 
 
-def _features(ds: Any, name: str) -> np.ndarray:
-    x = ds.modality(name).numpy().astype(np.float64)
-    if x.ndim == 3:  # mean-pool valid steps of a sequence modality
-        ln = ds.lengths(name)
-        if ln is None:
-            return x.mean(axis=1)
-        mask = np.arange(x.shape[1])[None, :] < ln.numpy()[:, None]
-        return (x * mask[..., None]).sum(axis=1) / np.maximum(mask.sum(axis=1), 1)[:, None]
-    return x
-
-
 def _fit_predict(
     model: str, x: np.ndarray, y: np.ndarray, tr: np.ndarray, va: np.ndarray, ev: np.ndarray,
     n_classes: int, seed: int,
@@ -192,15 +182,9 @@ def _fit_predict(
         return out
     if model != "mlp":
         raise ConfigError(f"model must be 'mlp' or 'logistic', got {model!r}")
-    import torch
-
-    from infofusion.measures.pid.neural import train_classifier
-
     net = train_classifier(x[tr], y[tr], x[va], y[va], n_classes, hidden=64, epochs=200,
                            batch_size=128, seed=seed, patience=10)
-    with torch.no_grad():
-        logits = net(torch.as_tensor(x[ev], dtype=torch.float32))
-    return torch.softmax(logits, dim=1).numpy().astype(np.float64)
+    return predict_proba(net, x[ev])
 
 
 def pointwise_composition(
@@ -253,7 +237,7 @@ def pointwise_composition(
         perm = np.random.default_rng(seed).permutation(tr)
         cut = max(1, int(0.15 * len(perm)))
         va, tr = perm[:cut], perm[cut:]
-    x1, x2 = (_features(dataset, m) for m in names)
+    x1, x2 = (modality_features(dataset, m) for m in names)
     x12 = np.concatenate([x1, x2], axis=1)
     probs = [_fit_predict(model, x, y_all, tr, va, ev, n_classes, seed) for x in (x1, x2, x12)]
     prior = np.bincount(y_all[tr], minlength=n_classes) / len(tr)
