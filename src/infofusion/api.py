@@ -398,9 +398,9 @@ def analyze(
     plugin_kw = {"measure": measure, "k": k, "representation": representation, "n_boot": n_boot,
                  "n_perm": n_perm, "correction": correction}
     given = {key: v for key, v in plugin_kw.items() if v is not None}
-    from infofusion.measures.pid.analyze import DEFAULT_ESTIMATOR
-
-    name = DEFAULT_ESTIMATOR if estimator == "auto" else estimator
+    name = estimator
+    if given and name == "auto":
+        name = "plugin"  # options of the plug-in path choose it
     if given and name != "plugin":
         raise ConfigError(
             f"{', '.join(given)}: option(s) of the 'plugin' estimator, not of {name!r} "

@@ -12,9 +12,27 @@ from typing import Any
 
 from infofusion.errors import ConfigError
 
-#: the dataset-level estimator ``analyze`` uses unless told otherwise: the most accurate one on
-#: the synthetic suite (see ``benchmarks/pid_continuous.py`` and docs/measures/pid.md)
-DEFAULT_ESTIMATOR = "plugin"
+#: what ``estimator="auto"`` resolves to (:func:`resolve_estimator`): the most accurate path on
+#: the synthetic suite (``benchmarks/pid_continuous.py``, docs/measures/pid.md) -- the plug-in
+#: estimator when both modalities take few distinct values (it is then exact up to sampling
+#: error), the batch neural estimator for continuous classification data, the plug-in
+#: estimator otherwise (the neural one needs classes)
+DEFAULT_ESTIMATOR = "auto"
+
+
+def resolve_estimator(dataset: Any, modalities: tuple[str, str], exact_max: int = 64) -> str:
+    """The estimator ``"auto"`` means for this dataset (see :data:`DEFAULT_ESTIMATOR`)."""
+    import numpy as np
+
+    from infofusion.measures.classifiers import modality_features
+
+    discrete = all(
+        len(np.unique(modality_features(dataset, m), axis=0)) <= exact_max for m in modalities
+    )
+    if discrete or dataset.task != "classification":
+        return "plugin"
+    splits = dataset.splits
+    return "batch" if ("test" in splits or "valid" in splits) else "plugin"
 
 
 @dataclass
@@ -56,8 +74,8 @@ def analyze_dataset(
     Args:
         dataset: a :class:`~infofusion.data.MultimodalDataset`.
         modalities: the two modalities to decompose (default: the first two).
-        estimator: registry name of a dataset-level estimator (``"auto"``:
-            :data:`DEFAULT_ESTIMATOR`).
+        estimator: registry name of a dataset-level estimator, or ``"auto"``
+            (:func:`resolve_estimator`).
         options: the estimator's options (e.g. ``{"k": 10, "n_boot": 100}`` for ``plugin``).
         pointwise: also compute the per-sample composition (held-out samples).
         pointwise_model: ``"mlp"`` or ``"logistic"``.
@@ -73,13 +91,15 @@ def analyze_dataset(
     """
     from infofusion.measures.pid.estimators import PluginPID, create_estimator
 
-    name = DEFAULT_ESTIMATOR if estimator == "auto" else estimator
+    from infofusion.measures.pid.estimators import PIDEstimator
+
+    names = PIDEstimator.pair(dataset, modalities)
+    name = resolve_estimator(dataset, names) if estimator == "auto" else estimator
     opts = dict(options or {})
     opts.setdefault("seed", seed)
     if name == "plugin":
         opts.setdefault("target_bins", target_bins)
     est_obj = create_estimator(name, **opts)
-    names = est_obj.pair(dataset, modalities)
     if pointwise_model not in ("mlp", "logistic"):
         raise ConfigError(f"pointwise_model must be 'mlp' or 'logistic', got {pointwise_model!r}")
     timings: dict[str, float] = {}

@@ -112,10 +112,10 @@ class CaseCheck:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def check_case(case: Any, clarabel: bool = True, time_limit: float = 300.0) -> CaseCheck:
+def check_case(case: Any, clarabel: bool = True, time_limit: float = 120.0) -> CaseCheck:
     """Decompose ``case.p`` with :class:`BrojaPID` and compare with the case's closed form or,
-    failing that, with Clarabel (its default tolerances, 1e-8, first; 1e-10 if those do not
-    certify), each attempt capped at ``time_limit`` seconds."""
+    failing that, with Clarabel at its default tolerances (1e-8), capped at ``time_limit``
+    seconds; ``reference="none"`` when Clarabel does not certify."""
     from infofusion.measures.pid.broja import BrojaPID
 
     with warnings.catch_warnings():
@@ -128,13 +128,11 @@ def check_case(case: Any, clarabel: bool = True, time_limit: float = 300.0) -> C
     if case.atoms is not None:
         ref, kind = dict(case.atoms), "closed_form"
     elif clarabel:
-        for tol in (None, 1e-10):
-            sol = cvx_broja(case.p, tol=tol, time_limit=time_limit)
-            ref_t += sol.seconds
-            extra[f"clarabel_{tol}"] = sol.status
-            if sol.certified:
-                ref, kind = atoms_from_value_bits(case.p, sol.value), "clarabel"
-                break
+        sol = cvx_broja(case.p, tol=None, time_limit=time_limit)
+        ref_t += sol.seconds
+        extra["clarabel"] = sol.status
+        if sol.certified:
+            ref, kind = atoms_from_value_bits(case.p, sol.value), "clarabel"
     err = float(max(abs(ours[k] - ref[k]) for k in ATOMS)) if ref is not None else float("nan")
     return CaseCheck(
         family=case.family, shape=tuple(case.p.shape), reference=kind, error=err,
