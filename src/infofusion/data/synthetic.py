@@ -157,9 +157,9 @@ def synthetic(
     props = dict(kw.get("proportions") or default_props)
     fractions = tuple(kw.get("fractions", (0.6, 0.2, 0.2)))
     hidden = int(kw.get("hidden") or 2 * int(dim))
-    clean = bool(kw.get("clean", False))
-    n_nuisance = 0 if clean else int(kw.get("n_nuisance", 4))
-    if clean:
+    noise_free = bool(kw.get("clean", False))
+    n_nuisance = 0 if noise_free else int(kw.get("n_nuisance", 4))
+    if noise_free:
         noise = 0.0
     type_scale = float(kw.get("type_scale", 2.0))
     n, dim, seed, noise = int(n), int(dim), int(seed), float(noise)
@@ -244,7 +244,7 @@ def synthetic(
             "fractions": list(fractions),
         },
     }
-    info["clean"] = clean
+    info["clean"] = noise_free
     # exact BROJA atoms of (latent of m1, latent of m2; y): what a perfect estimator recovers
     # from the noise-free variant
     info["latent_pid_bits"] = latent_atoms(task, {t: float(w) for t, w in zip(types, weights, strict=True)})

@@ -164,8 +164,13 @@ def discretize(
     k_eff = int(min(k, n_distinct, len(fit)))
     if k_eff < 1:
         raise EstimationError("no rows to fit the clustering on")
-    km = KMeans(n_clusters=k_eff, n_init=4, random_state=seed).fit(feats[fit])
-    labels = km.predict(feats).astype(np.int64)
+    from threadpoolctl import threadpool_limits
+
+    # k-means on a few thousand rows gains nothing from OpenMP threads, and on a busy machine
+    # their synchronisation costs 10-100x the arithmetic
+    with threadpool_limits(limits=1):
+        km = KMeans(n_clusters=k_eff, n_init=4, random_state=seed).fit(feats[fit])
+        labels = km.predict(feats).astype(np.int64)
     return Discretization(
         labels=labels, k=k_eff, method="kmeans", representation=representation, seed=seed,
         inertia=float(km.inertia_), sizes=np.bincount(labels, minlength=k_eff).tolist(),
