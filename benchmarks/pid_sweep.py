@@ -69,7 +69,7 @@ def main() -> None:
         c for c in every
         if c.min_atom < -1e-9 or (c.error > 1e-6 if c.reference != "none" else c.gap > 1e-6)
     ]
-    print(f"\nerrors in bits; '>tol': certified gap above 1e-9 nats (status 'inaccurate', warned)")
+    print("\nerrors in bits; '>tol': certified gap above 1e-9 nats (status 'inaccurate', warned)")
     worst = max(every, key=lambda c: np.nan_to_num(c.error, nan=-1.0))
     print(f"largest atom error vs a reference: {worst.error:.2e} bits ({worst.family} {worst.shape})")
     print(f"smallest atom returned: {min(c.min_atom for c in every):.2e} bits")

@@ -130,9 +130,9 @@ def test_cli_analyze(tmp_path):
     ],
 )
 def test_cli_analyze_user_errors_are_typed(args, word):
-    from infofusion.cli.main import main
-
     import sys
+
+    from infofusion.cli.main import main
 
     argv = ["infofusion", "analyze", "--data", "synthetic:synergy", "-o", "n=300", "--no-pointwise", "--out", "x", *args]
     old = sys.argv

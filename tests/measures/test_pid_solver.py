@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from infofusion.errors import EstimationError, SolverAccuracyWarning
-from infofusion.measures.pid import BrojaPID, IminPID, MMIPID, canonical, solve_broja
+from infofusion.measures.pid import MMIPID, BrojaPID, IminPID, canonical, solve_broja
 from infofusion.measures.pid._info import LN2, mutual_informations
 from infofusion.measures.pid.solver import dual_barrier, pd_blocks, pd_dense, primal_barrier
 from infofusion.measures.pid.solver.certificate import Certifier, make_fiber, objective

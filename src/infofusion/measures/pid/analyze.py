@@ -89,9 +89,7 @@ def analyze_dataset(
     Raises:
         ConfigError: unknown estimator or option, invalid modalities or values.
     """
-    from infofusion.measures.pid.estimators import PluginPID, create_estimator
-
-    from infofusion.measures.pid.estimators import PIDEstimator
+    from infofusion.measures.pid.estimators import PIDEstimator, PluginPID, create_estimator
 
     names = PIDEstimator.pair(dataset, modalities)
     name = resolve_estimator(dataset, names) if estimator == "auto" else estimator

@@ -318,8 +318,9 @@ def compare_corrections(
             value = _entropy_corrected(counts, base, shift, corr)
             reps = np.array([_entropy_corrected(b[0], b[1], shift, corr) for b in boots])
             # the low end of S: held-out I(X1,X2;Y) (biased low) with the same R, U1, U2
-            low_all = np.array(crossfit) / LN2 - np.concatenate([[value[:3].sum()], reps[:, :3].sum(axis=1) if boots else []])
-            low = (float(low_all[0]), low_all[1:])
+            low_value = crossfit[0] / LN2 - value[:3].sum()
+            low_reps = np.array([cf / LN2 - r[:3].sum() for cf, r in zip(crossfit[1:], reps, strict=True)])
+            low = (float(low_value), low_reps)
         elif corr == "bootstrap":
             value, reps = base - shift, plug_b - shift
         elif corr == "permutation":

@@ -21,7 +21,7 @@ import functools
 
 import numpy as np
 
-from infofusion.measures.pid.solver.certificate import Certifier, Fiber, _potrs
+from infofusion.measures.pid.solver.certificate import Certifier, Fiber
 from infofusion.measures.pid.solver.linalg import Factor
 from infofusion.measures.pid.solver.pd_blocks import start_slacks
 
