@@ -54,8 +54,9 @@ def test_mmi_is_min_of_mutual_informations():
 
 def test_registry_has_measures():
     names = list_components("pid")
-    for n in ("broja", "imin", "mmi", "batch"):
+    for n in ("broja", "imin", "mmi"):
         assert n in names
+    assert "batch" in list_components("pid_estimator") and "batch" not in names
     assert isinstance(create("pid", "broja"), BrojaPID)
 
 
