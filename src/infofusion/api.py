@@ -462,7 +462,7 @@ def analyze(
             "estimate": {key: v for key, v in est.extra.items() if key != "params"},
             "solver": None if est.plugin is None else est.plugin.extra,
             "pointwise": None if res.pointwise is None else res.pointwise.summary(),
-            "multi": res.multi, "plots": plots,
+            "multi": res.multi, "plots": plots, "notes": res.notes,
         },
     )
     if rec_path is not None:

@@ -136,6 +136,8 @@ def print_analysis(result: Any, console: Any = None) -> None:
             f"M={len(multi['names'])} (bits): total={multi['total']:.3f}  unique (vs rest): {uniq}  "
             f"co-information={multi['co_information']:.3f}  O-information={multi['o_information']:.3f}"
         )
+    for note in result.analysis.notes:
+        con.print(f"note: {note}")
     for path in result.plots:
         con.print(f"wrote {path}")
     if result.records_path is not None:

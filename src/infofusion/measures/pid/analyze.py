@@ -46,6 +46,7 @@ class Analysis:
         pointwise: :class:`~infofusion.measures.pointwise.PointwiseResult` or None.
         multi: the M >= 3 summary of :func:`~.multi.multi_pid` or None.
         timings: seconds per step.
+        notes: what was skipped and why.
     """
 
     estimate: Any
@@ -55,6 +56,7 @@ class Analysis:
     pointwise: Any | None = None
     multi: dict[str, Any] | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
 
 def analyze_dataset(
@@ -105,6 +107,10 @@ def analyze_dataset(
     est = est_obj.estimate(dataset, names)
     timings["estimate"] = time.perf_counter() - t0
     pw = None
+    notes: list[str] = []
+    if pointwise and not ({"test", "valid"} & set(dataset.splits)):
+        pointwise = False  # it scores held-out samples only
+        notes.append("per-sample composition skipped: the dataset has no test or valid split")
     if pointwise:
         from infofusion.measures.pointwise import pointwise_composition
 
@@ -123,5 +129,5 @@ def analyze_dataset(
         timings["multi"] = time.perf_counter() - t0
     return Analysis(
         estimate=est, modalities=names, estimator=name, options=est_obj.parameters(),
-        pointwise=pw, multi=summary, timings=timings,
+        pointwise=pw, multi=summary, timings=timings, notes=notes,
     )

@@ -202,15 +202,14 @@ def pointwise_composition(
     Classifiers (small torch MLPs selected on validation cross-entropy by default, or
     scikit-learn logistic regression) for ``p(y|x1)``, ``p(y|x2)`` and ``p(y|x1, x2)`` are
     trained on the ``train`` split (selection on ``valid``, or on 15% of train) and scored on
-    ``eval_split`` (default ``test``, else ``valid``, else ``train`` -- the last is noted in
-    ``extra`` because in-sample probabilities are over-confident). A regression target is cut
-    into ``target_bins`` quantile bins first.
+    ``eval_split`` (default ``test``, else ``valid``; never ``train``: in-sample probabilities
+    are over-confident). A regression target is cut into ``target_bins`` quantile bins first.
 
     Args:
         dataset: a :class:`~infofusion.data.MultimodalDataset`.
         modalities: the two modalities to use (default the first two).
         model: ``"mlp"`` or ``"logistic"``.
-        eval_split: the held-out split to score.
+        eval_split: the held-out split to score (``test`` or ``valid``).
         calibrate: optional dataset-level redundancy (bits) to match on average.
         seed: classifier seed.
         target_bins: quantile bins for a regression target.
@@ -228,7 +227,12 @@ def pointwise_composition(
     n_classes = int(y_all.max()) + 1
     splits = dataset.splits
     if eval_split is None:
-        eval_split = next((s for s in ("test", "valid") if s in splits), "train")
+        eval_split = next((s for s in ("test", "valid") if s in splits), None)
+    if eval_split in (None, "train"):
+        raise ConfigError(
+            "the per-sample composition scores held-out samples only: the dataset needs a "
+            f"'test' or 'valid' split (it has {', '.join(splits)})"
+        )
     tr = splits["train"].numpy()
     ev = dataset.indices(eval_split).numpy()
     if "valid" in splits and eval_split != "valid":
