@@ -34,9 +34,9 @@ def main() -> None:
     import torch
 
     torch.set_num_threads(2)
+    from infofusion.api import analyze
     from infofusion.data import load_dataset
     from infofusion.measures.pid import BatchNeuralPID
-    from infofusion.measures.pid.analyze import analyze
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--boot", type=int, default=50)
@@ -53,8 +53,8 @@ def main() -> None:
             print(f"{spec:24} skipped: {type(exc).__name__}: {str(exc)[:80]}")
             continue
         res = analyze(
-            ds, k=args.k, n_boot=args.boot, n_perm=args.perm, pointwise=False, out_dir=None,
-            records=os.path.join(args.out, "datasets.jsonl"), console=False,
+            ds, estimator="plugin", k=args.k, n_boot=args.boot, n_perm=args.perm, pointwise=False,
+            out_dir=None, records=os.path.join(args.out, "datasets.jsonl"), console=False,
         )
         cells = "  ".join(
             f"{a}={e.value:.3f}[{e.ci[0]:.3f},{e.ci[1]:.3f}]({e.null_mean:.3f})"
@@ -63,7 +63,7 @@ def main() -> None:
         neural = ""
         if not args.no_neural and ds.task == "classification":
             est = BatchNeuralPID(n_eval_batches=8).estimate(ds)
-            neural = " ".join(f"{a}={est[a]:.3f}" for a in ("R", "U1", "U2", "S"))
+            neural = " ".join(f"{a}={est.atoms[a].value:.3f}" for a in ("R", "U1", "U2", "S"))
         print(f"{spec:24} {ds.n:>6} | {cells} | {neural}", flush=True)
         if res.multi is not None:
             m = res.multi

@@ -6,9 +6,12 @@ Each CLI command is a thin wrapper over one of these functions; results are
 
 from __future__ import annotations
 
+import math
+import os
 import platform
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -443,8 +446,182 @@ def estimate_mi(x: Any, y: Any, z: Any = None, estimator: str = "auto", **params
     return _estimate(x, y, z=z, estimator=estimator, **params)
 
 
-def analyze(data: Any, **kwargs: Any) -> Any:
-    """Interaction analysis (PID atoms with uncertainty); see :mod:`infofusion.measures.pid`."""
-    from infofusion.measures.pid.analyze import analyze as _analyze
+@dataclass
+class AnalysisResult:
+    """What :func:`analyze` computed and wrote.
 
-    return _analyze(data, **kwargs)
+    Attributes:
+        analysis: the :class:`~infofusion.measures.pid.analyze.Analysis` (bits).
+        estimate: its :class:`~infofusion.measures.pid.estimate.PIDEstimate` in ``unit``.
+        record: the :class:`RunRecord` (``kind="pid"``).
+        spec: the dataset spec or name.
+        plots: files written; records_path: the JSON-lines file appended to (or None).
+    """
+
+    analysis: Any
+    estimate: Any
+    record: RunRecord
+    spec: str
+    plots: list[str] = field(default_factory=list)
+    records_path: str | None = None
+
+    @property
+    def pointwise(self) -> Any:
+        return self.analysis.pointwise
+
+    @property
+    def multi(self) -> Any:
+        return self.analysis.multi
+
+
+def _writable_dir(path: str | Path, what: str) -> Path:
+    from infofusion.errors import ConfigError
+
+    out = Path(path)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"{what}: cannot create folder '{out}' ({exc.strerror})") from None
+    if not os.access(out, os.W_OK):
+        raise ConfigError(f"{what}: folder '{out}' is not writable")
+    return out
+
+
+def analyze(
+    data: Any,
+    *,
+    modalities: Sequence[str] | None = None,
+    estimator: str = "auto",
+    measure: str | None = None,
+    k: int | None = None,
+    representation: str | None = None,
+    n_boot: int | None = None,
+    n_perm: int | None = None,
+    correction: str | None = None,
+    estimator_options: dict[str, Any] | None = None,
+    unit: str = "bits",
+    pointwise: bool = True,
+    pointwise_model: str = "mlp",
+    out_dir: str | Path | None = "runs/pid",
+    records: str | Path | None = None,
+    seed: int = 0,
+    target_bins: int = 5,
+    console: Any = None,
+    **load_kwargs: Any,
+) -> AnalysisResult:
+    """Interaction profile of a dataset: R, U1, U2, S with uncertainty, plots and a record.
+
+    Args:
+        data: a :class:`~infofusion.data.MultimodalDataset` or a spec such as
+            ``"synthetic:mixed"`` (``load_kwargs`` go to the loader).
+        modalities: the two modalities to decompose (default: the first two).
+        estimator: dataset-level estimator (``infofusion.list_components("pid_estimator")``;
+            ``"auto"``: the most accurate on the synthetic suite, see docs/measures/pid.md).
+        measure, k, representation, n_boot, n_perm, correction: options of the ``plugin``
+            estimator (discrete measure, clusters per modality >= 2, ``features``/``model``,
+            bootstrap resamples, label permutations, bias correction); None: its defaults.
+        estimator_options: any other options of the estimator.
+        unit: ``"bits"`` (default) or ``"nats"`` for the table, the record and the plots.
+        pointwise: also compute the per-sample composition (held-out samples).
+        pointwise_model: ``"mlp"`` or ``"logistic"``.
+        out_dir: folder for the plots (None: no plots); checked before any work starts.
+        records: JSON-lines file to append the record to (default ``out_dir/records.jsonl``).
+        seed: seed of every random choice.
+        target_bins: quantile bins for a regression target.
+        console: a ``rich`` console to print to (default: a new one; ``False``: silent).
+
+    Returns:
+        :class:`AnalysisResult`.
+
+    Raises:
+        ConfigError: an invalid option (named), an unwritable output location.
+        EstimationError: data the estimator cannot use.
+    """
+    from infofusion.errors import ConfigError
+    from infofusion.measures.pid.analyze import analyze_dataset
+    from infofusion.measures.pid.estimate import check_unit
+    from infofusion.report.figures import save_figure
+    from infofusion.report.pid import atoms_figure, composition_figure, print_analysis
+
+    start = time.perf_counter()
+    check_unit(unit)
+    options = dict(estimator_options or {})
+    plugin_kw = {"measure": measure, "k": k, "representation": representation, "n_boot": n_boot,
+                 "n_perm": n_perm, "correction": correction}
+    given = {key: v for key, v in plugin_kw.items() if v is not None}
+    name = estimator
+    if given and name == "auto":
+        name = "plugin"  # options of the plug-in path choose it
+    if given and name != "plugin":
+        raise ConfigError(
+            f"{', '.join(given)}: option(s) of the 'plugin' estimator, not of {name!r} "
+            "(pass that estimator's options in estimator_options)"
+        )
+    options.update(given)
+    out = _writable_dir(out_dir, "out_dir") if out_dir is not None else None
+    rec_path = Path(records) if records is not None else (None if out is None else out / "records.jsonl")
+    if rec_path is not None:
+        _writable_dir(rec_path.parent if str(rec_path.parent) else ".", "records")
+    dataset, spec = _as_dataset(data, load_kwargs)
+    res = analyze_dataset(
+        dataset, modalities=tuple(modalities) if modalities is not None else None, estimator=name,
+        options=options, pointwise=pointwise, pointwise_model=pointwise_model, seed=seed,
+        target_bins=target_bins,
+    )
+    est = res.estimate.in_unit(unit)
+    names = res.modalities
+    plots: list[str] = []
+    if out is not None:
+        stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in str(spec))[:80]
+        plots += save_figure(atoms_figure(est, title=f"PID of {spec} ({', '.join(names)})"), out / f"{stem}_pid")
+        if res.pointwise is not None:
+            plots += save_figure(
+                composition_figure(res.pointwise, title=f"Per-sample composition: {spec}"),
+                out / f"{stem}_pointwise",
+            )
+    metrics: dict[str, float] = {}
+    for a, e in est.atoms.items():
+        metrics[f"pid/{a}"] = e.value
+        metrics[f"pid/{a}_plugin"] = e.plugin
+        metrics[f"pid/{a}_null"] = e.null_mean
+        metrics[f"pid/{a}_ci_low"] = e.ci[0]
+        metrics[f"pid/{a}_ci_high"] = e.ci[1]
+    factor = 1.0 if unit == "bits" else math.log(2.0)
+    if est.plugin is not None:
+        metrics.update({"pid/I1": est.plugin.I1 * factor, "pid/I2": est.plugin.I2 * factor,
+                        "pid/I12": est.plugin.I12 * factor, "pid/gap": est.plugin.gap * factor})
+    if res.pointwise is not None:
+        for key, v in res.pointwise.means().items():
+            metrics[f"pointwise/{key}"] = v * factor
+        if res.pointwise.agreement is not None:
+            metrics["pointwise/agreement"] = res.pointwise.agreement
+    record = RunRecord(
+        kind="pid",
+        config={
+            "data": str(spec), "modalities": list(names), "estimator": res.estimator,
+            "options": res.options, "pointwise_model": pointwise_model if pointwise else None,
+            "unit": unit, "target_bins": target_bins,
+        },
+        seed=seed,
+        metrics=metrics,
+        timings={**res.timings, "total": time.perf_counter() - start},
+        versions=versions(),
+        extra={
+            "unit": unit, "n": est.n, "shape": list(est.shape), "dominant": est.dominant(),
+            "correction": est.correction,
+            "one_sided": {a: e.one_sided for a, e in est.atoms.items()},
+            "estimate": {key: v for key, v in est.extra.items() if key != "params"},
+            "solver": None if est.plugin is None else est.plugin.extra,
+            "pointwise": None if res.pointwise is None else res.pointwise.summary(),
+            "multi": res.multi, "plots": plots, "notes": res.notes,
+        },
+    )
+    if rec_path is not None:
+        write_records(rec_path, [record])
+    result = AnalysisResult(
+        analysis=res, estimate=est, record=record, spec=str(spec), plots=plots,
+        records_path=None if rec_path is None else str(rec_path),
+    )
+    if console is not False:
+        print_analysis(result, console)
+    return result

@@ -123,3 +123,8 @@ class InfoFusionWarning(UserWarning):
     """Something the user should know about a run that is not an error (a ``--resume`` that
     found no checkpoint, a table of training-split metrics). The CLI prints it as one
     ``warning:`` line."""
+
+
+class SolverAccuracyWarning(InfoFusionWarning):
+    """An optimisation could not certify the requested tolerance; the result states the gap
+    it did certify (and its ``status`` says so)."""

@@ -23,6 +23,7 @@ _PROVIDERS: dict[str, tuple[str, ...]] = {
     "estimator": ("infofusion.measures.mi",),
     "dataset": ("infofusion.data",),
     "pid": ("infofusion.measures.pid",),
+    "pid_estimator": ("infofusion.measures.pid",),
 }
 _REGISTRY: dict[str, dict[str, Any]] = {}
 _HELP: dict[str, dict[str, str]] = {}

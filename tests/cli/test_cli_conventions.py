@@ -34,7 +34,7 @@ def test_user_error_is_one_line_and_exit_2_and_debug_shows_the_error():
     assert res.exit_code == 2 and res.stdout == ""
     assert res.stderr.splitlines() == [
         "error: unknown option(s) for synthetic: bogus (available: n, seed, dim, noise, "
-        "proportions, fractions, hidden, n_nuisance, type_scale)"
+        "proportions, fractions, hidden, n_nuisance, type_scale, clean)"
     ]
     res = runner.invoke(app, ["--debug", *argv])
     assert isinstance(res.exception, ConfigError) and "bogus" in str(res.exception)

@@ -269,7 +269,7 @@ CLI: list[Case] = [
     # conventions shared by every command
     cli("cli/unknown-command", "cli", lambda f: ["trian"], USAGE, "trian", "train"),
     cli("cli/flag-given-a-value", "cli", lambda f: ["bench", "--quick", "true"], USAGE, "flags"),
-    cli("cli/analyze-unknown-modality", "cli", lambda f: ["analyze", "--data", "synthetic:synergy", "--set", "n=40", "--modalities", "m1,zz", "--out", str(f.mkdir("pid"))], DataValidationError, "'zz'", "available"),
+    cli("cli/analyze-unknown-modality", "cli", lambda f: ["analyze", "--data", "synthetic:synergy", "--data-set", "n=40", "--modalities", "m1,zz", "--out", str(f.mkdir("pid"))], ConfigError, "'zz'", "available"),
     cli("cli/analyze-out-is-a-file", "cli", lambda f: ["analyze", "--data", "synthetic:synergy", "--out", str(f.write("taken", "x"))], OutputPathError, "--out", "taken"),
     cli("cli/analyze-records-under-a-file", "cli", lambda f: ["analyze", "--data", "synthetic:synergy", "--out", str(f.mkdir("o")), "--records", str(f.write("file", "x")) + "/r.jsonl"], OutputPathError, "--records", "file"),
     cli("cli/mi-out-unwritable", "cli", lambda f: ["mi", str(f.npy("x.npy", X)), str(f.npy("y.npy", X)), "--out", "/proc/infofusion/r.jsonl"], OutputPathError, "--out", "/proc/infofusion"),

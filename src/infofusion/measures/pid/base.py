@@ -20,7 +20,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from infofusion.errors import EstimationError
+from infofusion.errors import ConfigError, EstimationError
 from infofusion.measures.pid._info import LN2, check_joint, mutual_informations
 
 ATOMS = ("R", "U1", "U2", "S")
@@ -34,9 +34,13 @@ class PIDResult:
         R, U1, U2, S: redundancy, unique information of X1 and X2, synergy (bits).
         I1, I2, I12: I(X1;Y), I(X2;Y), I(X1,X2;Y) (bits).
         measure: registry name of the measure.
-        gap: certified optimality gap of the underlying optimisation, in bits (0 when closed form).
+        gap: certified optimality gap of the underlying optimisation, in bits (0 when closed form):
+            every atom is within ``gap`` of the exact decomposition.
         seconds: wall time.
-        extra: measure-specific details (solver status, Newton steps, feasibility).
+        status: ``"exact"`` (closed form), ``"optimal"`` (optimisation certified within its
+            tolerance) or ``"inaccurate"`` (certified only within the larger ``gap``; a
+            :class:`~infofusion.errors.SolverAccuracyWarning` was issued).
+        extra: measure-specific details (solver variants, Newton steps, feasibility).
     """
 
     R: float
@@ -49,6 +53,7 @@ class PIDResult:
     measure: str = ""
     gap: float = 0.0
     seconds: float = 0.0
+    status: str = "exact"
     extra: dict[str, Any] = field(default_factory=dict)
 
     def atoms(self) -> dict[str, float]:
@@ -66,13 +71,17 @@ class PIDResult:
         """Raise :class:`EstimationError` if an atom is negative or a consistency equation fails.
 
         Args:
-            atol: tolerance in bits (add the certified ``gap`` for optimisation-based measures).
+            atol: tolerance in bits. The certified ``gap`` is *not* added: a measure must
+                return non-negative atoms (BROJA picks them inside its certified interval).
         """
-        tol = atol + abs(self.gap)
+        tol = atol
         for k in ATOMS:
             v = getattr(self, k)
             if not np.isfinite(v) or v < -tol:
-                raise EstimationError(f"PID atom {k} = {v:.3g} bits is negative ({self.measure})")
+                raise EstimationError(
+                    f"PID atom {k} = {v:.3g} bits is negative ({self.measure}, status "
+                    f"{self.status}, certified gap {self.gap:.3g} bits)"
+                )
         eqs = {
             "R+U1+U2+S = I(X1,X2;Y)": self.R + self.U1 + self.U2 + self.S - self.I12,
             "U1+R = I(X1;Y)": self.U1 + self.R - self.I1,
@@ -100,8 +109,12 @@ class PIDMeasure:
     nonnegative: ClassVar[bool] = True
 
     def __init__(self, check: bool = True, atol: float = 1e-6) -> None:
+        if not isinstance(check, bool):
+            raise ConfigError(f"{self.name}: check must be True or False, got {check!r}")
+        if isinstance(atol, bool) or not (isinstance(atol, int | float) and np.isfinite(atol) and atol >= 0):
+            raise ConfigError(f"{self.name}: atol must be a number >= 0 (bits), got {atol!r}")
         self.check = check
-        self.atol = atol
+        self.atol = float(atol)
 
     def parameters(self) -> dict[str, Any]:
         """The measure's parameters, saved with every result."""
@@ -112,11 +125,16 @@ class PIDMeasure:
 
         Returns:
             :class:`PIDResult` in bits (checked when ``check=True``).
+
+        Raises:
+            EstimationError: ``p`` is not a valid joint distribution (wrong shape, NaN/inf,
+                negative, all zero, not summing to one), or the check fails.
         """
         start = time.perf_counter()
         joint = check_joint(p)
         mi = mutual_informations(joint)
         atoms, gap, extra = self._atoms_nats(joint, mi)
+        status = str(extra.get("status", "exact"))
         res = PIDResult(
             R=atoms["R"] / LN2,
             U1=atoms["U1"] / LN2,
@@ -128,6 +146,7 @@ class PIDMeasure:
             measure=self.name,
             gap=gap / LN2,
             seconds=time.perf_counter() - start,
+            status=status,
             extra=extra,
         )
         if self.check:

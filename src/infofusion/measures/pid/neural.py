@@ -22,8 +22,11 @@ from typing import Any
 import numpy as np
 
 from infofusion.errors import ConfigError, EstimationError
+from infofusion.measures.classifiers import modality_features, predict_proba, train_classifier
 from infofusion.measures.pid._info import LN2
-from infofusion.measures.pid.broja_solver import solve_broja
+from infofusion.measures.pid.estimate import AtomEstimate, PIDEstimate
+from infofusion.measures.pid.estimators import PIDEstimator
+from infofusion.measures.pid.solver import solve_broja
 from infofusion.registry import register
 
 
@@ -44,94 +47,19 @@ def _rake(p: np.ndarray, col: np.ndarray, iters: int = 100, floor: float = 1e-12
     return t
 
 
-def train_classifier(
-    x: np.ndarray,
-    y: np.ndarray,
-    xv: np.ndarray | None,
-    yv: np.ndarray | None,
-    n_classes: int,
-    *,
-    hidden: int = 128,
-    epochs: int = 30,
-    batch_size: int = 256,
-    lr: float = 1e-3,
-    seed: int = 0,
-    device: str = "cpu",
-    patience: int = 5,
-    threads: int | None = 1,
-):
-    """Two-hidden-layer MLP trained on minibatches with early stopping on validation *loss*.
-
-    Selecting on cross-entropy (not accuracy) keeps the probabilities usable for log-ratios.
-    These models are tiny, so they train single-threaded by default (``threads=1``; the global
-    torch setting is restored afterwards; ``None`` keeps it): intra-op threads only add
-    synchronisation cost at this size, and a lot of it on a busy machine.
+@register("pid_estimator", "batch")
+class BatchNeuralPID(PIDEstimator):
+    """Batch neural estimator: minibatch-trained classifiers + exact BROJA on held-out batches.
 
     Args:
-        x, y: ``(N, D)`` features and ``(N,)`` labels of the training rows.
-        xv, yv: validation rows (None: train for ``epochs`` without selection).
-
-    Returns:
-        The trained ``torch.nn.Module`` in eval mode (outputs logits).
+        hidden, epochs, batch_size, lr: the classifiers (two hidden layers, early-stopped on
+            validation cross-entropy through the shared auxiliary loop).
+        eval_batch: ``B``, the samples of one held-out batch (the problem is ``B x B x C``).
+        n_eval_batches: held-out batches averaged.
+        eval_split: split the batches are drawn from (default ``test``, else ``valid``); the
+            training split is refused (in-sample probabilities are over-confident).
+        seed, device: as usual.
     """
-    import torch
-
-    prev = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(threads)
-    try:
-        return _train_mlp(x, y, xv, yv, n_classes, hidden, epochs, batch_size, lr, seed, device, patience)
-    finally:
-        torch.set_num_threads(prev)
-
-
-def _train_mlp(x, y, xv, yv, n_classes, hidden, epochs, batch_size, lr, seed, device, patience):
-    import torch
-    from torch import nn
-
-    torch.manual_seed(seed)
-    model = nn.Sequential(
-        nn.Linear(x.shape[1], hidden), nn.ReLU(),
-        nn.Linear(hidden, hidden), nn.ReLU(),
-        nn.Linear(hidden, n_classes),
-    ).to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=1e-4)
-    xt = torch.as_tensor(x, dtype=torch.float32, device=device)
-    yt = torch.as_tensor(y, dtype=torch.long, device=device)
-    best, best_state, waited = np.inf, None, 0
-    gen = torch.Generator().manual_seed(seed)
-    for _ in range(epochs):
-        model.train()
-        perm = torch.randperm(len(xt), generator=gen)
-        for s in range(0, len(xt), batch_size):
-            idx = perm[s : s + batch_size]
-            loss = nn.functional.cross_entropy(model(xt[idx]), yt[idx])
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-        if xv is not None:
-            model.eval()
-            with torch.no_grad():
-                vl = float(nn.functional.cross_entropy(
-                    model(torch.as_tensor(xv, dtype=torch.float32, device=device)),
-                    torch.as_tensor(yv, dtype=torch.long, device=device),
-                ))
-            if vl < best - 1e-4:
-                best, waited = vl, 0
-                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            else:
-                waited += 1
-                if waited >= patience:
-                    break
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    model.eval()
-    return model
-
-
-@register("pid", "batch")
-class BatchNeuralPID:
-    """Batch neural estimator: minibatch-trained classifiers + exact BROJA on held-out batches."""
 
     name = "batch"
 
@@ -143,20 +71,22 @@ class BatchNeuralPID:
         lr: float = 1e-3,
         eval_batch: int = 64,
         n_eval_batches: int = 20,
+        eval_split: str | None = None,
         seed: int = 0,
         device: str = "cpu",
-        check: bool = False,
     ) -> None:
-        self.hidden, self.epochs, self.batch_size, self.lr = hidden, epochs, batch_size, lr
+        for key, val, low in (("hidden", hidden, 1), ("epochs", epochs, 1), ("batch_size", batch_size, 1),
+                              ("eval_batch", eval_batch, 2), ("n_eval_batches", n_eval_batches, 1),
+                              ("seed", seed, 0)):
+            if isinstance(val, bool) or not isinstance(val, int) or val < low:
+                raise ConfigError(f"batch: {key} must be an integer >= {low}, got {val!r}")
+        if isinstance(lr, bool) or not isinstance(lr, int | float) or not (np.isfinite(lr) and lr > 0):
+            raise ConfigError(f"batch: lr must be a positive number, got {lr!r}")
+        if eval_split == "train":
+            raise ConfigError("batch: eval_split must be a held-out split (test or valid), not 'train'")
+        self.hidden, self.epochs, self.batch_size, self.lr = hidden, epochs, batch_size, float(lr)
         self.eval_batch, self.n_eval_batches = eval_batch, n_eval_batches
-        self.seed, self.device = seed, device
-
-    def parameters(self) -> dict[str, Any]:
-        return {
-            "hidden": self.hidden, "epochs": self.epochs, "batch_size": self.batch_size,
-            "lr": self.lr, "eval_batch": self.eval_batch, "n_eval_batches": self.n_eval_batches,
-            "seed": self.seed,
-        }
+        self.eval_split, self.seed, self.device = eval_split, seed, device
 
     def _train(self, x, y, xv, yv, n_classes):
         return train_classifier(
@@ -164,32 +94,30 @@ class BatchNeuralPID:
             batch_size=self.batch_size, lr=self.lr, seed=self.seed, device=self.device,
         )
 
-    def estimate(
-        self, dataset: Any, modalities: tuple[str, str] | None = None, eval_split: str | None = None
-    ) -> dict[str, Any]:
+    def estimate(self, dataset: Any, modalities: tuple[str, str] | None = None) -> PIDEstimate:
         """Atoms (bits) of a classification dataset, averaged over held-out batches.
 
-        Returns:
-            ``{"R", "U1", "U2", "S", "I1", "I2", "I12"}`` means, ``"std"`` per atom over
-            batches, ``"n_batches"``, ``"max_gap"`` (largest certified solver gap, bits),
-            ``"params"`` and ``"seconds"``.
+        The interval of each atom is the mean +- z times its standard error over the batches
+        (it does not include the classifiers' own error). ``extra`` holds ``I1, I2, I12``, the
+        per-batch spread, ``max_gap`` (largest certified solver gap, bits) and the parameters.
         """
-        import torch
-
-        from infofusion.measures.pointwise.composition import _features
-
         start = time.perf_counter()
         if dataset.task != "classification":
             raise ConfigError("the batch neural PID estimator needs a classification target")
-        names = tuple(modalities or dataset.names[:2])
+        names = self.pair(dataset, modalities)
         splits = dataset.splits
-        eval_split = eval_split or next((s for s in ("test", "valid") if s in splits), "train")
+        eval_split = self.eval_split or next((s for s in ("test", "valid") if s in splits), None)
+        if eval_split is None:
+            raise ConfigError(
+                "the batch neural PID estimator needs a held-out split (test or valid); the "
+                f"dataset has {', '.join(splits)}"
+            )
         tr = splits["train"].numpy()
         va = splits["valid"].numpy() if "valid" in splits and eval_split != "valid" else None
         ev = dataset.indices(eval_split).numpy()
         y = dataset.target.numpy()
         c = dataset.n_classes
-        feats = [_features(dataset, m) for m in names]
+        feats = [modality_features(dataset, m) for m in names]
         mean = [f[tr].mean(0) for f in feats]
         std = [np.where(f[tr].std(0) > 1e-8, f[tr].std(0), 1.0) for f in feats]
         feats = [(f - m) / s for f, m, s in zip(feats, mean, std, strict=True)]
@@ -199,9 +127,7 @@ class BatchNeuralPID:
             model = self._train(
                 x[tr], y[tr], None if va is None else x[va], None if va is None else y[va], c
             )
-            with torch.no_grad():
-                logits = model(torch.as_tensor(x[ev], dtype=torch.float32, device=self.device))
-                probs.append(torch.softmax(logits, dim=1).cpu().numpy().astype(np.float64))
+            probs.append(predict_proba(model, x[ev], self.device))
         rng = np.random.default_rng(self.seed)
         b = min(self.eval_batch, len(ev))
         if b < 2:
@@ -215,7 +141,7 @@ class BatchNeuralPID:
             for floor in (1e-12, 1e-4):
                 t1, t2 = _rake(p1, pi, floor=floor), _rake(p2, pi, floor=floor)  # (B, C) tables
                 joint = t1[:, None, :] * t2[None, :, :] / pi[None, None, :]
-                sol = solve_broja(joint / joint.sum())
+                sol = solve_broja(joint / joint.sum(), warn=False, progress=False)
                 # near-one-hot predictions make the fiber badly scaled; flooring them at 1e-4
                 # (a change of ~1e-3 bits) restores a tight certificate
                 if sol.gap <= 1e-6:
@@ -233,10 +159,29 @@ class BatchNeuralPID:
             gaps.append(sol.gap / LN2)
         arr = np.array(rows)
         keys = ("R", "U1", "U2", "S", "I1", "I2", "I12")
-        out: dict[str, Any] = {k: float(arr[:, i].mean()) for i, k in enumerate(keys)}
-        out["std"] = {k: float(arr[:, i].std(ddof=1)) if len(arr) > 1 else 0.0 for i, k in enumerate(keys[:4])}
-        out.update(
-            n_batches=len(rows), batch=b, max_gap=float(max(gaps)), modalities=list(names),
-            eval_split=eval_split, params=self.parameters(), seconds=time.perf_counter() - start,
+        mean = arr.mean(axis=0)
+        std = arr.std(axis=0, ddof=1) if len(arr) > 1 else np.zeros(arr.shape[1])
+        se = std / np.sqrt(len(arr))
+        z = 1.959963984540054
+        atoms = {}
+        for i, k in enumerate(keys[:4]):
+            lo, hi = mean[i] - z * se[i], mean[i] + z * se[i]
+            one_sided = bool(lo <= 0.0)
+            if one_sided:
+                lo, hi = 0.0, max(hi, 1.0 / len(ev))
+            atoms[k] = AtomEstimate(
+                value=float(mean[i]), plugin=float(mean[i]), null_mean=float("nan"),
+                null_q95=float("nan"), ci=(float(lo), float(hi)), stderr=float(se[i]), one_sided=one_sided,
+            )
+        extra = {
+            "estimator": self.name, "modalities": list(names), "eval_split": eval_split,
+            "n_batches": len(rows), "batch": b, "max_gap": float(max(gaps)),
+            "std_over_batches": {k: float(std[i]) for i, k in enumerate(keys[:4])},
+            **{k: float(mean[i]) for i, k in enumerate(keys[4:], start=4)},
+            "params": self.parameters(),
+        }
+        return PIDEstimate(
+            atoms=atoms, plugin=None, n=len(ev), shape=(b, b, c), measure="broja", n_boot=0,
+            n_perm=0, ci_level=0.95, seed=self.seed, seconds=time.perf_counter() - start,
+            correction="none", extra=extra,
         )
-        return out

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from infofusion.errors import ConfigError, EstimationError
+from infofusion.measures.classifiers import modality_features, predict_proba, train_classifier
 
 ATOM_TYPES = ("redundancy", "uniqueness1", "uniqueness2", "synergy")
 
@@ -164,13 +165,6 @@ def agreement_rate(dominant: np.ndarray, truth: np.ndarray) -> tuple[float, dict
     return float(hit.mean()), by_type
 
 
-def _features(ds: Any, name: str) -> np.ndarray:
-    import torch
-
-    # a sequence modality is averaged over its valid steps
-    return ds.pooled(name, dtype=torch.float64).numpy()
-
-
 def _fit_predict(
     model: str, x: np.ndarray, y: np.ndarray, tr: np.ndarray, va: np.ndarray, ev: np.ndarray,
     n_classes: int, seed: int,
@@ -188,15 +182,9 @@ def _fit_predict(
         return out
     if model != "mlp":
         raise ConfigError(f"model must be 'mlp' or 'logistic', got {model!r}")
-    import torch
-
-    from infofusion.measures.pid.neural import train_classifier
-
     net = train_classifier(x[tr], y[tr], x[va], y[va], n_classes, hidden=64, epochs=200,
                            batch_size=128, seed=seed, patience=10)
-    with torch.no_grad():
-        logits = net(torch.as_tensor(x[ev], dtype=torch.float32))
-    return torch.softmax(logits, dim=1).numpy().astype(np.float64)
+    return predict_proba(net, x[ev])
 
 
 def pointwise_composition(
@@ -214,15 +202,14 @@ def pointwise_composition(
     Classifiers (small torch MLPs selected on validation cross-entropy by default, or
     scikit-learn logistic regression) for ``p(y|x1)``, ``p(y|x2)`` and ``p(y|x1, x2)`` are
     trained on the ``train`` split (selection on ``valid``, or on 15% of train) and scored on
-    ``eval_split`` (default ``test``, else ``valid``, else ``train`` -- the last is noted in
-    ``extra`` because in-sample probabilities are over-confident). A regression target is cut
-    into ``target_bins`` quantile bins first.
+    ``eval_split`` (default ``test``, else ``valid``; never ``train``: in-sample probabilities
+    are over-confident). A regression target is cut into ``target_bins`` quantile bins first.
 
     Args:
         dataset: a :class:`~infofusion.data.MultimodalDataset`.
         modalities: the two modalities to use (default the first two).
         model: ``"mlp"`` or ``"logistic"``.
-        eval_split: the held-out split to score.
+        eval_split: the held-out split to score (``test`` or ``valid``).
         calibrate: optional dataset-level redundancy (bits) to match on average.
         seed: classifier seed.
         target_bins: quantile bins for a regression target.
@@ -240,7 +227,12 @@ def pointwise_composition(
     n_classes = int(y_all.max()) + 1
     splits = dataset.splits
     if eval_split is None:
-        eval_split = next((s for s in ("test", "valid") if s in splits), "train")
+        eval_split = next((s for s in ("test", "valid") if s in splits), None)
+    if eval_split in (None, "train"):
+        raise ConfigError(
+            "the per-sample composition scores held-out samples only: the dataset needs a "
+            f"'test' or 'valid' split (it has {', '.join(splits)})"
+        )
     tr = splits["train"].numpy()
     ev = dataset.indices(eval_split).numpy()
     if "valid" in splits and eval_split != "valid":
@@ -249,7 +241,7 @@ def pointwise_composition(
         perm = np.random.default_rng(seed).permutation(tr)
         cut = max(1, int(0.15 * len(perm)))
         va, tr = perm[:cut], perm[cut:]
-    x1, x2 = (_features(dataset, m) for m in names)
+    x1, x2 = (modality_features(dataset, m) for m in names)
     x12 = np.concatenate([x1, x2], axis=1)
     probs = [_fit_predict(model, x, y_all, tr, va, ev, n_classes, seed) for x in (x1, x2, x12)]
     prior = np.bincount(y_all[tr], minlength=n_classes) / len(tr)
