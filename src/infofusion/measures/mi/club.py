@@ -26,7 +26,7 @@ from torch import nn
 from infofusion.functional import mi as F_mi
 from infofusion.interfaces import Estimate
 from infofusion.measures.mi.base import MIEstimatorBase, check
-from infofusion.measures.mi.neural import _mlp, _Threads, blocks, fit_module, prepare_split
+from infofusion.measures.mi.neural import _mlp, _Threads, blocks, fit_critic, prepare_split
 from infofusion.registry import register
 
 _LOG_2PI = math.log(2 * math.pi)
@@ -173,7 +173,7 @@ class CLUBEstimator(MIEstimatorBase):
             (xtr, ytr, xva, yva, xte, yte), gen = prepare_split(x, y, p)
             torch.manual_seed(p.seed)
             module = CLUB(x.shape[1], y.shape[1], p.hidden, p.sampled)
-            stats = fit_module(
+            stats = fit_critic(
                 module,
                 module.learning_loss,
                 torch.no_grad()(lambda: float(module.log_likelihood(xva, yva).mean())),
