@@ -76,6 +76,10 @@ def gradient_penalty(
     xi = (alpha * x_joint + (1 - alpha) * x_prod).detach().requires_grad_(True)
     yi = (alpha * y_joint + (1 - alpha) * y_prod).detach().requires_grad_(True)
     out = critic(xi, yi)
-    gx, gy = torch.autograd.grad(out.sum(), (xi, yi), create_graph=True)
-    norm = torch.sqrt((gx**2).sum(dim=1) + (gy**2).sum(dim=1) + 1e-12)
+    gx, gy = torch.autograd.grad(out.sum(), (xi, yi), create_graph=True, allow_unused=True)
+    sq = torch.zeros(xi.shape[0], dtype=xi.dtype, device=xi.device)
+    for g in (gx, gy):  # None: the critic ignores that side (its gradient there is 0)
+        if g is not None:
+            sq = sq + (g**2).sum(dim=1)
+    norm = torch.sqrt(sq + 1e-12)
     return ((norm - 1.0) ** 2).mean()

@@ -49,7 +49,7 @@ def gaussian_cs_qmi(rho: float, sigma: float = 1.0) -> float:
 
     Example:
         >>> round(gaussian_cs_qmi(0.5), 4), round(gaussian_cs_qmi(0.9), 4)
-        (0.0308, 0.1288)
+        (0.0307, 0.1288)
     """
     a, b = 1.0 + 2.0 / sigma**2, rho / sigma**2
     return -0.5 * math.log(a * a - 4 * b * b) - math.log(a) + math.log(a * a - b * b)

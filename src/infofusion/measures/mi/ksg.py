@@ -215,7 +215,9 @@ def min_samples_for(k: int) -> int:
 
 def _prepare(a: np.ndarray, p: KSGParams, rng: np.random.Generator, label: str) -> np.ndarray:
     a = standardize(a) if p.standardize else a
-    if not np.isfinite(np.ptp(a, axis=0)).all():
+    with np.errstate(over="ignore"):
+        spread = np.ptp(a, axis=0)
+    if not np.isfinite(spread).all():
         raise EstimationError(
             f"{label}: differences between values overflow (values near 1e308); "
             "use standardize=True"
