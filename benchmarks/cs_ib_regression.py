@@ -56,7 +56,9 @@ def split(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 class Net(nn.Module):
     def __init__(self, d: int, stochastic: bool, width: int = 128, k: int = 32) -> None:
         super().__init__()
-        self.body = nn.Sequential(nn.Linear(d, width), nn.ReLU(), nn.Linear(width, width), nn.ReLU())
+        self.body = nn.Sequential(
+            nn.Linear(d, width), nn.ReLU(), nn.Linear(width, width), nn.ReLU()
+        )
         self.mean = nn.Linear(width, k)
         self.logvar = nn.Linear(width, k) if stochastic else None
         self.dec = nn.Sequential(nn.Linear(k, width), nn.ReLU(), nn.Linear(width, 1))
@@ -135,7 +137,9 @@ def run_library(loss: str, seed: int, epochs: int) -> float:
         task="regression",
         splits=splits.astype(str),
     )
-    cfg = TrainConfig(epochs=epochs, patience=25, progress=False, seed=seed, batch_size=128, metric="RMSE")
+    cfg = TrainConfig(
+        epochs=epochs, patience=25, progress=False, seed=seed, batch_size=128, metric="RMSE"
+    )
     opts = {"regression_loss": loss} if loss != "mse" else {}
     res = fit("joint", data, cfg, dropout=0.0, **opts)
     return float(res.metrics["test/RMSE"])
@@ -164,18 +168,33 @@ def main(argv: list[str] | None = None) -> None:
                     rec = {"task": task, "objective": obj, "seed": seed, "rmse": rmse}
                     rec["seconds"] = time.perf_counter() - t0
                     fh.write(json.dumps(rec) + "\n")
-                    print(f"{task:9s} seed {seed} {obj:7s} RMSE {rmse:.4f} ({rec['seconds']:.1f} s)", flush=True)
+                    print(
+                        f"{task:9s} seed {seed} {obj:7s} RMSE {rmse:.4f} ({rec['seconds']:.1f} s)",
+                        flush=True,
+                    )
         if args.library:
             for seed in range(args.seeds):
                 for loss in ("mse", "cs_ib"):
                     rmse = run_library(loss, seed, args.epochs)
                     results.setdefault(("friedman", f"joint+{loss}"), []).append(rmse)
-                    fh.write(json.dumps({"task": "friedman", "objective": f"joint+{loss}", "seed": seed, "rmse": rmse}) + "\n")
+                    fh.write(
+                        json.dumps(
+                            {
+                                "task": "friedman",
+                                "objective": f"joint+{loss}",
+                                "seed": seed,
+                                "rmse": rmse,
+                            }
+                        )
+                        + "\n"
+                    )
                     print(f"friedman  seed {seed} joint+{loss:6s} RMSE {rmse:.4f}", flush=True)
     print(f"\ntest RMSE, mean ± std over {args.seeds} seeds (target units)")
     print(f"{'task':10s} {'objective':12s} {'RMSE':>16s}")
     for (task, obj), vals in results.items():
-        print(f"{task:10s} {obj:12s} {np.mean(vals):8.4f} ± {np.std(vals, ddof=1) if len(vals) > 1 else 0:.4f}")
+        print(
+            f"{task:10s} {obj:12s} {np.mean(vals):8.4f} ± {np.std(vals, ddof=1) if len(vals) > 1 else 0:.4f}"
+        )
 
 
 if __name__ == "__main__":

@@ -57,7 +57,9 @@ def main(argv: list[str] | None = None) -> None:
     rng = np.random.default_rng(args.seed)
     dse: dict[tuple[float, int], list[float]] = {}
     binned: dict[float, list[float]] = {}
-    print(f"DSE (bits) of N = {args.n} points, D = {args.ambient}, sigma = {args.sigma}; log2 N = {math.log2(args.n):.2f}")
+    print(
+        f"DSE (bits) of N = {args.n} points, D = {args.ambient}, sigma = {args.sigma}; log2 N = {math.log2(args.n):.2f}"
+    )
     header = "".join(f"  t={t} {int(nz * 100):>2d}%" for nz in NOISE for t in STEPS)
     print(f"{'d':>5s}{header}  binned(1% / 50%)")
     for d in DIMS:
@@ -72,7 +74,11 @@ def main(argv: list[str] | None = None) -> None:
                 dse.setdefault((nz, t), []).append(v)
                 row.append(v)
             binned.setdefault(nz, []).append(binned_entropy(z))
-        print(f"{d:5d}" + "".join(f"{v:9.2f}" for v in row) + f"  {binned[NOISE[0]][-1]:.2f} / {binned[NOISE[-1]][-1]:.2f}")
+        print(
+            f"{d:5d}"
+            + "".join(f"{v:9.2f}" for v in row)
+            + f"  {binned[NOISE[0]][-1]:.2f} / {binned[NOISE[-1]][-1]:.2f}"
+        )
     dims = [d for d in DIMS if d <= args.ambient]
     for t in STEPS:
         pairs = list(zip(dims, dse[(0.01, t)], dse[(0.10, t)], dse[(0.50, t)], strict=True))
@@ -84,8 +90,10 @@ def main(argv: list[str] | None = None) -> None:
             f"largest DSE(50 %) - DSE(1 %) = {infl:.3f} bits"
         )
     spread = max(max(v) - min(v) for v in binned.values())
-    print(f"binned entropy: between {min(min(v) for v in binned.values()):.2f} and "
-          f"{max(max(v) for v in binned.values()):.2f} bits at every d and noise (spread {spread:.3f})")
+    print(
+        f"binned entropy: between {min(min(v) for v in binned.values()):.2f} and "
+        f"{max(max(v) for v in binned.values()):.2f} bits at every d and noise (spread {spread:.3f})"
+    )
     if args.plot is not None:
         from matplotlib.figure import Figure
 

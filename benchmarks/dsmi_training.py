@@ -22,7 +22,6 @@ import argparse
 import json
 from pathlib import Path
 
-import numpy as np
 import torch
 
 
@@ -80,7 +79,9 @@ def main(argv: list[str] | None = None) -> None:
     fig = Figure(figsize=(6, 3.6))
     ax = fig.subplots()
     for m in mods:
-        ax.plot(epochs, [r[f"dsmi/{m}"] for r in history], marker="o", label=f"DSMI({m} encoder; y)")
+        ax.plot(
+            epochs, [r[f"dsmi/{m}"] for r in history], marker="o", label=f"DSMI({m} encoder; y)"
+        )
     ax.set_xlabel("epoch")
     ax.set_ylabel("DSMI (bits)")
     ax2 = ax.twinx()
@@ -99,8 +100,10 @@ def main(argv: list[str] | None = None) -> None:
             fh.write(json.dumps({"data": args.data, "seed": args.seed, **r}) + "\n")
     first, last = history[0], history[-1]
     for m in mods:
-        print(f"DSMI({m} encoder; y): epoch 0 {first[f'dsmi/{m}']:.3f} -> epoch {last['epoch']} "
-              f"{last[f'dsmi/{m}']:.3f} bits")
+        print(
+            f"DSMI({m} encoder; y): epoch 0 {first[f'dsmi/{m}']:.3f} -> epoch {last['epoch']} "
+            f"{last[f'dsmi/{m}']:.3f} bits"
+        )
     print(f"plot: {args.plot}")
 
 

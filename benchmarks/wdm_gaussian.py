@@ -39,7 +39,9 @@ def main(argv: list[str] | None = None) -> None:
     from infofusion.measures.mi import estimate_mi
 
     torch.set_num_threads(1)
-    print(f"{'rho':>4s} {'seed':>4s} {'critic':17s} {'W1 estimate':>16s} {'bounds':>16s}  inside  x3 ratio")
+    print(
+        f"{'rho':>4s} {'seed':>4s} {'critic':17s} {'W1 estimate':>16s} {'bounds':>16s}  inside  x3 ratio"
+    )
     for rho in args.rhos:
         low, high = bounds(rho)
         for seed in range(args.seeds):

@@ -101,7 +101,9 @@ def _regression_data(n: int = 600, seed: int = 0):
     rng = np.random.default_rng(seed)
     a, b = rng.standard_normal((n, 3)), rng.standard_normal((n, 3))
     y = np.sin(a[:, 0]) + a[:, 1] * b[:, 0] + 0.2 * rng.standard_normal(n)
-    splits = np.array(["train"] * (n // 2) + ["valid"] * (n // 4) + ["test"] * (n - n // 2 - n // 4))
+    splits = np.array(
+        ["train"] * (n // 2) + ["valid"] * (n // 4) + ["test"] * (n - n // 2 - n // 4)
+    )
     return MultimodalDataset(
         {"a": a.astype(np.float32), "b": b.astype(np.float32)},
         y.astype(np.float32),
@@ -117,7 +119,9 @@ def test_cs_ib_is_a_task_loss_option_of_any_method():
     data = _regression_data()
     cfg = TrainConfig(epochs=12, patience=0, progress=False, batch_size=64)
     for method in ("joint", "late"):
-        res = fit(method, data, cfg, hidden=32, embed_dim=16, regression_loss="cs_ib", cs_ib_beta=0.01)
+        res = fit(
+            method, data, cfg, hidden=32, embed_dim=16, regression_loss="cs_ib", cs_ib_beta=0.01
+        )
         assert res.method.config["regression_loss"] == "cs_ib"
         assert res.metrics["test/R2"] > 0.1  # learns something beyond the mean
     with pytest.raises(ConfigError, match="regression task"):
@@ -148,7 +152,9 @@ def test_dse_known_cases():
         z = np.repeat(centres, 30, axis=0) + 0.01 * rng.standard_normal((30 * k, 10))
         assert diffusion_spectral_entropy(z, sigma=1.0) == pytest.approx(math.log2(k), abs=0.02)
         # many diffusion steps leave one eigenvalue 1 per connected component
-        assert diffusion_spectral_entropy(z, sigma=1.0, t=200) == pytest.approx(math.log2(k), abs=1e-6)
+        assert diffusion_spectral_entropy(z, sigma=1.0, t=200) == pytest.approx(
+            math.log2(k), abs=1e-6
+        )
     chain = np.arange(40.0)[:, None] * 0.5  # one connected component
     assert diffusion_spectral_entropy(chain, sigma=1.0, t=5000) == pytest.approx(0.0, abs=1e-3)
 

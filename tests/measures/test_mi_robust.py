@@ -34,7 +34,9 @@ def test_gaussian_refuses_more_columns_than_samples():
     # 50 x 50 dimensions from 20 samples used to give NaN
     rng = np.random.default_rng(0)
     with pytest.raises(EstimationError, match=r"at least D \+ 2 = 102 samples.*got 20"):
-        estimate_mi(rng.standard_normal((20, 50)), rng.standard_normal((20, 50)), estimator="gaussian")
+        estimate_mi(
+            rng.standard_normal((20, 50)), rng.standard_normal((20, 50)), estimator="gaussian"
+        )
 
 
 def test_gaussian_singular_covariance_is_an_error_unless_regularised():

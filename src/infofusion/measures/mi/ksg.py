@@ -38,7 +38,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-import torch
 from scipy.spatial import cKDTree
 from scipy.special import digamma
 from sklearn.neighbors import KDTree
@@ -46,7 +45,13 @@ from sklearn.neighbors import KDTree
 from infofusion.errors import EstimationError
 from infofusion.interfaces import Estimate
 from infofusion.measures.mi._brute import brute_neighbours
-from infofusion.measures.mi.base import MIEstimatorBase, check, mean_with_stderr, standardize
+from infofusion.measures.mi.base import (
+    MIEstimatorBase,
+    TorchThreads,
+    check,
+    mean_with_stderr,
+    standardize,
+)
 from infofusion.registry import register
 
 
@@ -228,20 +233,6 @@ def _prepare(a: np.ndarray, p: KSGParams, rng: np.random.Generator, label: str) 
     return a
 
 
-class _Threads:
-    """Context manager setting torch's intra-op thread count (0 = unchanged)."""
-
-    def __init__(self, n: int) -> None:
-        self.n, self.old = n, torch.get_num_threads()
-
-    def __enter__(self) -> None:
-        if self.n:
-            torch.set_num_threads(self.n)
-
-    def __exit__(self, *exc: object) -> None:
-        torch.set_num_threads(self.old)
-
-
 @register(
     "estimator", "ksg", help="Kraskov (KSG) k-nearest-neighbour MI on KD-trees; conditional too."
 )
@@ -272,7 +263,7 @@ class KSGEstimator(MIEstimatorBase):
         x, y = _prepare(x, p, rng, "x"), _prepare(y, p, rng, "y")
         dim = x.shape[1] + y.shape[1] + (0 if z is None else z.shape[1])
         brute = use_brute(n, dim, p.neighbors)
-        with _Threads(p.threads if brute else 0):
+        with TorchThreads(p.threads if brute else 0):
             if z is None:
                 terms = ksg_terms(x, y, p.k, p.algorithm, "brute" if brute else "tree")
             else:

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -44,7 +44,13 @@ from torch import nn
 from infofusion.errors import ConfigError
 from infofusion.functional import mi as F_mi
 from infofusion.interfaces import Estimate
-from infofusion.measures.mi.base import MIEstimatorBase, ProgressFn, check, prescale
+from infofusion.measures.mi.base import (
+    MIEstimatorBase,
+    ProgressFn,
+    TorchThreads,
+    check,
+    prescale,
+)
 from infofusion.registry import register
 from infofusion.training.auxiliary import fit_auxiliary
 
@@ -370,8 +376,8 @@ class TrainingParams(Protocol):
 
 def fit_critic(
     module: nn.Module,
-    objective: object,
-    validate: object,
+    objective: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    validate: Callable[[], float],
     x: torch.Tensor,
     y: torch.Tensor,
     p: TrainingParams,
@@ -386,9 +392,9 @@ def fit_critic(
     """
     res = fit_auxiliary(
         module,
-        lambda idx: objective(x[idx], y[idx]),  # type: ignore[operator]
+        lambda idx: objective(x[idx], y[idx]),
         x.shape[0],
-        validate,  # type: ignore[arg-type]
+        validate,
         batch_size=p.batch_size,
         max_steps=p.max_steps,
         eval_every=p.eval_every,
@@ -430,20 +436,6 @@ def prepare_split(
     return (xt[tr], yt[tr], xt[va], yt[va], xt[te], yt[te]), gen
 
 
-class _Threads:
-    """Context manager setting torch's intra-op thread count (0 = unchanged)."""
-
-    def __init__(self, n: int) -> None:
-        self.n, self.old = n, torch.get_num_threads()
-
-    def __enter__(self) -> None:
-        if self.n:
-            torch.set_num_threads(self.n)
-
-    def __exit__(self, *exc: object) -> None:
-        torch.set_num_threads(self.old)
-
-
 class NeuralEstimator(MIEstimatorBase):
     """Train a critic on one split, early-stop on another, report the bound on a held-out split.
 
@@ -474,7 +466,7 @@ class NeuralEstimator(MIEstimatorBase):
     def _estimate(self, x: np.ndarray, y: np.ndarray, z: np.ndarray | None) -> Estimate:
         p: NeuralParams = self._params
         # fork_rng: seeding the estimate must not reset the caller's global torch RNG
-        with _Threads(p.threads), torch.random.fork_rng(devices=[]):
+        with TorchThreads(p.threads), torch.random.fork_rng(devices=[]):
             (xtr, ytr, xva, yva, xte, yte), gen = prepare_split(x, y, p)
             torch.manual_seed(p.seed)
             module = self.build(xtr.shape[1], ytr.shape[1])

@@ -36,8 +36,8 @@ from infofusion.errors import ConfigError
 from infofusion.functional import mi as F_mi
 from infofusion.functional.wasserstein import gradient_penalty, wdm_pointwise
 from infofusion.interfaces import Estimate
-from infofusion.measures.mi.base import MIEstimatorBase, check
-from infofusion.measures.mi.neural import _Threads, blocks, fit_critic, prepare_split
+from infofusion.measures.mi.base import MIEstimatorBase, TorchThreads, check
+from infofusion.measures.mi.neural import blocks, fit_critic, prepare_split
 from infofusion.registry import register
 
 LipschitzName = Literal["spectral", "gradient_penalty"]
@@ -287,7 +287,7 @@ class WDMEstimator(MIEstimatorBase):
 
     def _estimate(self, x: np.ndarray, y: np.ndarray, z: np.ndarray | None) -> Estimate:
         p: WDMParams = self._params
-        with _Threads(p.threads), torch.random.fork_rng(devices=[]):
+        with TorchThreads(p.threads), torch.random.fork_rng(devices=[]):
             (xtr, ytr, xva, yva, xte, yte), gen = prepare_split(x, y, p)
             torch.manual_seed(p.seed)
             module = WassersteinDependency(
