@@ -56,7 +56,7 @@ def test_gaussian_singular_covariance_is_an_error_unless_regularised():
 @pytest.mark.parametrize("scale", [1e300, 1e-300])
 def test_extreme_magnitudes_give_the_same_estimate(estimator, scale):
     # values near 1e300 used to make ksg and gaussian return about 0
-    x, y, _ = paired_gaussian(800, 2, 0.7, seed=3)
+    x, y, _ = paired_gaussian(500, 2, 0.7, seed=3)
     if estimator == "mixed":
         x = (x[:, :1] > 0).astype(int)
     ref = estimate_mi(x, y, estimator=estimator).value
@@ -123,7 +123,7 @@ def test_auto_fails_only_when_every_component_fails():
 def test_infonce_on_few_independent_samples_is_not_far_below_zero():
     # n = 30 independent samples used to give -5.5 nats
     rng = np.random.default_rng(0)
-    for seed in range(3):
+    for seed in range(2):
         x, y = rng.standard_normal((30, 2)), rng.standard_normal((30, 2))
         est = estimate_mi(x, y, estimator="infonce", seed=seed, max_steps=200, eval_every=25)
         assert est.value == 0.0 and est.extra["trivial_critic"]

@@ -78,6 +78,7 @@ def dsmi(
     max_samples: int | None = 1000,
     seed: int = 0,
     base: float = 2.0,
+    threads: int = 1,
 ) -> DSMIResult:
     """DSMI between the rows of a representation and their labels.
 
@@ -93,6 +94,8 @@ def dsmi(
             ``None``: use every point.
         seed: seed of the subsampling and of the matched subsets.
         base: 2 for bits (the paper's unit), ``math.e`` for nats.
+        threads: BLAS threads of the eigendecompositions (0 = leave the library's setting).
+            One is the fastest for these sizes and several times faster on a loaded machine.
 
     Returns:
         :class:`DSMIResult`.
@@ -129,6 +132,24 @@ def dsmi(
             return 0.0
         return spectral_entropy(diffusion_eigenvalues(points, s, knn), t, base)
 
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=threads or None, user_api="blas"):
+        return _dsmi(z, labels, n, dse, matched, repeats, rng, s, base)
+
+
+def _dsmi(
+    z: np.ndarray,
+    labels: np.ndarray,
+    n: int,
+    dse: Any,
+    matched: bool,
+    repeats: int,
+    rng: np.random.Generator,
+    s: float,
+    base: float,
+) -> DSMIResult:
+    """The sums of :func:`dsmi` once the points, the width and the DSE function are fixed."""
     total = dse(z)
     per_class: dict[Any, tuple[float, float, float]] = {}
     value = 0.0
@@ -174,6 +195,7 @@ class DSMIParams:
         clusters: k-means clusters for a continuous multi-column y.
         max_levels: most distinct values for y to be taken as labels as given.
         seed: seed of subsampling, matched subsets and clustering.
+        threads: BLAS threads of the eigendecompositions (0 = leave the library's setting).
     """
 
     sigma: float | None = None
@@ -186,6 +208,7 @@ class DSMIParams:
     clusters: int = 10
     max_levels: int = 100
     seed: int = 0
+    threads: int = 1
 
     def __post_init__(self) -> None:
         check(self.sigma is None or self.sigma > 0, "sigma", self.sigma, "None or > 0")
@@ -198,6 +221,7 @@ class DSMIParams:
             self.max_samples,
             "None or >= 4",
         )
+        check(isinstance(self.threads, int) and self.threads >= 0, "threads", self.threads, ">= 0")
         for name in ("bins", "clusters", "max_levels"):
             v = getattr(self, name)
             check(isinstance(v, int) and v >= 2, name, v, "an integer >= 2")
@@ -243,6 +267,7 @@ class DSMIEstimator(MIEstimatorBase):
             max_samples=p.max_samples,
             seed=p.seed,
             base=math.e,
+            threads=p.threads,
         )
         return Estimate(
             value=res.value,
