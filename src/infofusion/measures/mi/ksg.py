@@ -234,7 +234,9 @@ def _prepare(a: np.ndarray, p: KSGParams, rng: np.random.Generator, label: str) 
 
 
 @register(
-    "estimator", "ksg", help="Kraskov (KSG) k-nearest-neighbour MI on KD-trees; conditional too."
+    "estimator",
+    "ksg",
+    help="Kraskov (KSG) k-NN MI, exact neighbours (trees or brute force); conditional too.",
 )
 class KSGEstimator(MIEstimatorBase):
     """KSG nearest-neighbour MI (algorithms 1 and 2), conditional MI by Frenzel–Pompe.
