@@ -153,10 +153,11 @@ def test_dse_known_cases():
         centres = rng.standard_normal((k, 10)) * 100.0
         z = np.repeat(centres, 30, axis=0) + 0.01 * rng.standard_normal((30 * k, 10))
         assert diffusion_spectral_entropy(z, sigma=1.0) == pytest.approx(math.log2(k), abs=0.02)
-        # many diffusion steps leave one eigenvalue 1 per connected component
-        assert diffusion_spectral_entropy(z, sigma=1.0, t=200) == pytest.approx(
-            math.log2(k), abs=1e-6
-        )
+        # many diffusion steps leave one eigenvalue 1 per connected component, also on the
+        # sparsified kNN graph (each cluster's 5-NN graph is connected, clusters are not joined)
+        for knn in (None, 5):
+            many = diffusion_spectral_entropy(z, sigma=1.0, t=200, knn=knn)
+            assert many == pytest.approx(math.log2(k), abs=1e-6)
     chain = np.arange(40.0)[:, None] * 0.5  # one connected component
     assert diffusion_spectral_entropy(chain, sigma=1.0, t=5000) == pytest.approx(0.0, abs=1e-3)
 
