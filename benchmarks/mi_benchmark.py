@@ -6,7 +6,8 @@ standardises internally). Prints, per estimator, the mean absolute error in nats
 solved (mean estimate within a factor 1.5 of the truth) and the median time per estimate, then
 the ratios the targets are stated in:
 
-* our KSG vs BMI's KSG: largest |difference| of estimates and the time ratio. BMI's KSG runs
+* our KSG vs BMI's KSG: largest |difference| of estimates and the time ratios (of the medians,
+  of the totals, per task and the smallest per-task ratio). BMI's KSG runs
   with the max-norm in each space (``metric_x="chebyshev"``), the same estimator as ours; its
   default Euclidean per-space norm is a slightly different estimator (``--bmi-ksg-metric``);
 * our neural estimators vs BMI's InfoNCE: error and time ratio.
@@ -204,7 +205,8 @@ def report(labels: list[str], values: dict, times: dict, truths: dict) -> None:
         print(
             f"{ours} vs {theirs}: time ratio {summary[theirs][2] / summary[ours][2]:.1f}x (medians), "
             f"{summary[theirs][3] / summary[ours][3]:.1f}x (totals), per task "
-            + ", ".join(f"{r:.0f}x" for r in per_task)
+            + ", ".join(f"{r:.1f}x" for r in per_task)
+            + f"; slowest task {min(per_task):.1f}x ({tasks[int(np.argmin(per_task))]})"
         )
 
     print()

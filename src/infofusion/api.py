@@ -440,7 +440,7 @@ def _bench_columns(records: Sequence[RunRecord]) -> list[str]:
 
 
 def estimate_mi(x: Any, y: Any, z: Any = None, estimator: str = "auto", **params: Any) -> Any:
-    """Estimate I(X; Y) (or I(X; Y | Z)) in nats; see :mod:`infofusion.measures.mi`."""
+    """Estimate I(X; Y) (or I(X; Y | Z)) in nats (``unit="bits"`` for bits); see :mod:`infofusion.measures.mi`."""
     from infofusion.measures.mi import estimate_mi as _estimate
 
     return _estimate(x, y, z=z, estimator=estimator, **params)

@@ -176,7 +176,8 @@ class Estimate:
         value: point estimate (in ``unit``).
         stderr: standard error, if the estimator provides one.
         ci: ``(low, high)`` confidence interval at ``ci_level``, if provided.
-        unit: ``"nats"`` or ``"bits"``.
+        unit: ``"nats"`` or ``"bits"`` (``"distance"`` for measures in metric units, such as
+            the Wasserstein dependency measure, which do not convert to bits).
         estimator: registry name of the estimator.
         params: the typed parameters used, as a plain dict (saved with every result).
         n: number of samples the value was computed on (held-out samples for neural bounds).
@@ -201,6 +202,8 @@ class Estimate:
     def to_bits(self) -> Estimate:
         if self.unit == "bits":
             return self
+        if self.unit != "nats":
+            raise ValueError(f"an estimate in {self.unit} units cannot be converted to bits")
         f = 1.0 / math.log(2.0)
         return dataclasses.replace(
             self,

@@ -108,3 +108,60 @@ def test_mi_error_exit_code_through_main(files):
         text=True,
     )
     assert proc.returncode == 2 and "unknown estimator 'nope'" in proc.stderr
+
+
+def test_mi_unreadable_inputs_are_typed(files, tmp_path):
+    empty = tmp_path / "empty.npy"
+    empty.write_bytes(b"")  # used to end in "Aborted."
+    res = runner.invoke(app, ["--debug", "mi", str(empty), str(files["y"]), "--no-progress"])
+    assert isinstance(res.exception, FormatError)
+    assert "empty.npy" in str(res.exception) and "empty" in str(res.exception)
+    objects = tmp_path / "objects.npy"
+    np.save(objects, np.array([{"a": 1}, None], dtype=object), allow_pickle=True)
+    res = runner.invoke(app, ["--debug", "mi", str(objects), str(files["y"]), "--no-progress"])
+    assert isinstance(res.exception, FormatError) and "objects.npy" in str(res.exception)
+    text = tmp_path / "words.csv"
+    text.write_text("a,b\nc,d\n")
+    res = runner.invoke(app, ["--debug", "mi", str(text), str(files["y"]), "--no-progress"])
+    assert isinstance(res.exception, FormatError) and "words.csv" in str(res.exception)
+
+
+def test_mi_output_location_is_checked_before_any_work(files, tmp_path):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    missing_x = tmp_path / "never_read.npy"
+    for bad in (blocker / "mi.jsonl", tmp_path):  # a file as folder; a folder as file
+        res = runner.invoke(app, ["--debug", "mi", str(missing_x), str(files["y"]), "--out", str(bad)])
+        # the output error comes first: X (missing) was never read, nothing was estimated
+        assert isinstance(res.exception, ConfigError), res.output
+        assert "--out" in str(res.exception) and str(bad) in str(res.exception)
+
+
+def test_mi_unit_option(files):
+    res = runner.invoke(
+        app, ["mi", str(files["x"]), str(files["y"]), "-e", "gaussian", "--unit", "bits", "--json", "--no-progress"]
+    )
+    assert res.exit_code == 0 and json.loads(res.output)["unit"] == "bits"
+    res = runner.invoke(app, ["--debug", "mi", str(files["x"]), str(files["y"]), "--unit", "hartley"])
+    assert isinstance(res.exception, ConfigError) and "hartley" in str(res.exception)
+    res = runner.invoke(app, ["--debug", "mi", str(files["x"]), str(files["y"]), "-e", "wdm", "--unit", "bits"])
+    assert isinstance(res.exception, ConfigError) and "distance" in str(res.exception)
+
+
+def test_mi_plain_progress_lines_when_not_a_terminal(files):
+    res = runner.invoke(
+        app,
+        ["mi", str(files["x"]), str(files["y"]), "-e", "infonce", "--set", "max_steps=100", "--set", "eval_every=50"],
+    )
+    assert res.exit_code == 0, res.output
+    lines = [ln for ln in res.output.splitlines() if ln.startswith("[")]
+    assert lines and all("infonce" in ln and "validation" in ln for ln in lines)
+    assert any("100/100" in ln for ln in lines)  # the last check is always shown
+
+
+def test_mi_list_separates_measures_that_are_not_mi():
+    res = runner.invoke(app, ["mi", "--list"])
+    mi_part, other = res.output.split("other dependence measures")
+    assert "ksg" in mi_part and "cs_qmi" not in mi_part
+    for name, tag in (("cs_qmi", "cs_qmi, nats"), ("dsmi", "diffusion_mi"), ("wdm", "wasserstein, distance")):
+        assert name in other and tag in other

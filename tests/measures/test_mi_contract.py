@@ -20,6 +20,8 @@ FAST: dict[str, dict] = {
     "club": {"max_steps": 30, "eval_every": 10},
     "vclub": {"max_steps": 30, "eval_every": 10},
     "plugin": {"bins": 4},
+    "wdm": {"max_steps": 30, "eval_every": 10},
+    "dsmi": {"max_samples": 150, "repeats": 2},
 }
 NAMES = list_components("estimator")
 
@@ -48,6 +50,9 @@ def test_registry_lists_every_required_estimator():
         "smile",
         "club",
         "vclub",
+        "cs_qmi",
+        "dsmi",
+        "wdm",
     } <= set(NAMES)
     assert all(list_estimators()[n] for n in NAMES)  # every one has a description
 
@@ -62,8 +67,11 @@ def test_estimator_contract(name):
         setattr(params, dataclasses.fields(params)[0].name, None)
     x, y = _data(name)
     result = est.estimate(x, y)
+    cls = get("estimator", name)
     assert isinstance(result, Estimate)
-    assert np.isfinite(result.value) and result.unit == "nats"
+    assert np.isfinite(result.value) and result.unit == cls.unit
+    assert (cls.unit == "nats") == (cls.quantity != "wasserstein")
+    assert result.extra.get("quantity", "mutual_information") == cls.quantity
     assert result.estimator == name
     assert result.params == dataclasses.asdict(params)
     assert result.stderr is not None and result.stderr >= 0
@@ -71,8 +79,12 @@ def test_estimator_contract(name):
     assert 0 < result.n <= len(x) and result.seconds > 0
     assert result.extra["kind"] in ("estimate", "lower_bound", "upper_bound")
     json.dumps(result.to_dict())  # records are JSON-ready
-    bits = result.to_bits()
-    assert bits.value == pytest.approx(result.value / np.log(2))
+    if cls.unit == "nats":
+        bits = result.to_bits()
+        assert bits.value == pytest.approx(result.value / np.log(2))
+    else:
+        with pytest.raises(ValueError, match="distance"):
+            result.to_bits()
     # torch tensors and lists are accepted as inputs too
     import torch
 
@@ -94,6 +106,25 @@ def test_estimator_input_errors(name):
     if not get("estimator", name).supports_conditional:
         with pytest.raises(EstimationError, match="conditional"):
             est.estimate(x, y, z=y)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_constant_side_gives_exactly_zero(name):
+    """I(X; constant) = 0 for every estimator, with no spurious uncertainty."""
+    est = create_estimator(name, **FAST.get(name, {}))
+    x, _ = _data(name)
+    result = est.estimate(x, np.full(len(x), 3.5))
+    assert result.value == 0.0 and result.stderr == 0.0 and result.ci == (0.0, 0.0)
+    assert result.extra["constant_side"] == "y"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_ragged_and_non_numeric_input_is_refused(name):
+    est = create_estimator(name, **FAST.get(name, {}))
+    with pytest.raises(EstimationError, match="rectangular"):
+        est.estimate([[1.0, 2.0], [3.0]], [1.0, 2.0])
+    with pytest.raises(EstimationError, match="numeric"):
+        est.estimate(np.array(["a", "b"] * 20), np.arange(40.0))
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -15,6 +15,12 @@ MODULES = [
     "infofusion.measures.mi.plugin",
     "infofusion.measures.mi.neural",
     "infofusion.measures.mi.club",
+    "infofusion.functional.cauchy_schwarz",
+    "infofusion.functional.diffusion",
+    "infofusion.functional.wasserstein",
+    "infofusion.measures.mi.cauchy_schwarz",
+    "infofusion.measures.mi.diffusion",
+    "infofusion.measures.mi.wasserstein",
 ]
 
 

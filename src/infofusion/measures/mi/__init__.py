@@ -37,10 +37,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import infofusion.measures.mi.cauchy_schwarz  # noqa: F401  (registers cs_qmi)
+import infofusion.measures.mi.diffusion  # noqa: F401  (registers dsmi)
+import infofusion.measures.mi.wasserstein  # noqa: F401  (registers wdm)
 from infofusion.interfaces import Estimate
 from infofusion.measures.mi import auto, club, gaussian, ksg, neural, plugin  # noqa: F401  (registers)
 from infofusion.measures.mi.base import MIEstimatorBase, ProgressFn
-from infofusion.registry import create, describe, list_components
+from infofusion.registry import create, describe, get, list_components
 
 __all__ = ["MIEstimatorBase", "create_estimator", "estimate_mi", "list_estimators"]
 
@@ -52,10 +55,27 @@ def create_estimator(
     return create("estimator", name, progress=progress, **params)
 
 
-def list_estimators() -> dict[str, str]:
-    """name -> one-line description of every registered estimator."""
-    list_components("estimator")
-    return describe("estimator")
+def list_estimators(detailed: bool = False) -> dict[str, Any]:
+    """name -> one-line description of every registered estimator.
+
+    With ``detailed=True``: name -> ``{"help", "quantity", "unit", "kind"}``; ``quantity`` is
+    ``mutual_information`` for MI estimators and names the measure otherwise (``cs_qmi``,
+    ``diffusion_mi``, ``wasserstein``: dependence measures that are not Shannon MI).
+    """
+    names = list_components("estimator")
+    helps = describe("estimator")
+    if not detailed:
+        return helps
+    out = {}
+    for name in names:
+        cls = get("estimator", name)
+        out[name] = {
+            "help": helps[name],
+            "quantity": getattr(cls, "quantity", "mutual_information"),
+            "unit": getattr(cls, "unit", "nats"),
+            "kind": getattr(cls, "kind", "estimate"),
+        }
+    return out
 
 
 def estimate_mi(
@@ -64,9 +84,10 @@ def estimate_mi(
     z: Any = None,
     estimator: str = "auto",
     progress: ProgressFn | None = None,
+    unit: str = "nats",
     **params: Any,
 ) -> Estimate:
-    """Estimate I(X; Y), or I(X; Y | Z) when ``z`` is given, in nats.
+    """Estimate I(X; Y), or I(X; Y | Z) when ``z`` is given, in nats (or bits).
 
     Args:
         x: ``(N, Dx)`` samples (numpy, torch or nested lists; ``(N,)`` is one column).
@@ -74,9 +95,24 @@ def estimate_mi(
         z: optional ``(N, Dz)`` conditioning samples.
         estimator: registry name (see :func:`list_estimators`).
         progress: optional ``progress(done, total, message)`` callback.
+        unit: ``nats`` or ``bits`` (measures in metric units, ``wdm``, accept only their own).
         **params: the estimator's parameters (e.g. ``k=5`` for ``ksg``).
 
     Returns:
         :class:`~infofusion.interfaces.Estimate` with value, stderr, CI and the parameters used.
+
+    Raises:
+        ConfigError: unknown estimator, parameter or unit.
+        EstimationError: input the estimator cannot handle (the message says why).
     """
-    return create_estimator(estimator, progress=progress, **params).estimate(x, y, z)
+    from infofusion.errors import ConfigError
+
+    if unit not in ("nats", "bits"):
+        raise ConfigError(f"parameter 'unit' must be 'nats' or 'bits', got {unit!r}")
+    est = create_estimator(estimator, progress=progress, **params)
+    if unit == "bits" and est.unit != "nats":
+        raise ConfigError(
+            f"estimator '{estimator}' reports in {est.unit} units, not convertible to bits"
+        )
+    result = est.estimate(x, y, z)
+    return result.to_bits() if unit == "bits" else result

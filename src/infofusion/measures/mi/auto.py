@@ -21,14 +21,21 @@ others fail:
 ``auto`` reports the largest component and keeps every component's value in ``extra``. The
 maximum of estimates that err low is a tighter lower bound than each; its cost is a small upward
 bias at I = 0 (the maximum of noisy zeros, about one standard error).
+
+A component that cannot run on the data (the Gaussian-copula estimate with more columns than
+samples allow, KSG with too few samples for its k, ...) raises a typed error; ``auto`` leaves it
+out, records why in ``extra["failed"]`` and takes the maximum of the others. Only when every
+component fails does ``auto`` fail, naming each reason.
 """
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
+from infofusion.errors import EstimationError
 from infofusion.interfaces import Estimate
 from infofusion.measures.mi.base import MIEstimatorBase, check, standardize
 from infofusion.measures.mi.gaussian import GaussianEstimator
@@ -98,24 +105,34 @@ class AutoEstimator(MIEstimatorBase):
 
     def _estimate(self, x: np.ndarray, y: np.ndarray, z: np.ndarray | None) -> Estimate:
         p: AutoParams = self._params
-        results = {}
-        for name, est in self._components(z is not None).items():
-            self._report(0, 0, name)
-            results[name] = est.estimate(x, y, z)
+        comps: list[tuple[str, MIEstimatorBase, tuple]] = [
+            (name, est, (x, y, z)) for name, est in self._components(z is not None).items()
+        ]
         if max(x.shape[1], y.shape[1]) > 1:
-            self._report(0, 0, "radial")
-            radial = KSGEstimator(k=p.k, seed=p.seed)
-            results["radial"] = radial.estimate(_norm(x), _norm(y), z)
+            comps.append(("radial", KSGEstimator(k=p.k, seed=p.seed), (_norm(x), _norm(y), z)))
+        results: dict[str, Estimate] = {}
+        failed: dict[str, str] = {}
+        for name, est, args in comps:
+            self._report(0, 0, name)
+            try:
+                with warnings.catch_warnings():
+                    # a component's own warnings (an InfoNCE critic below 0) are recorded below
+                    warnings.simplefilter("ignore")
+                    results[name] = est.estimate(*args)
+            except EstimationError as exc:
+                failed[name] = str(exc)
+        if not results:
+            reasons = "; ".join(f"{k}: {v}" for k, v in failed.items())
+            raise EstimationError(f"every component of 'auto' failed ({reasons})")
         best = max(results, key=lambda k: results[k].value)
         chosen = results[best]
-        return Estimate(
-            value=chosen.value,
-            stderr=chosen.stderr,
-            extra={
-                "chosen": best,
-                "components": {
-                    k: {"value": r.value, "stderr": r.stderr, "seconds": r.seconds}
-                    for k, r in results.items()
-                },
+        extra = {
+            "chosen": best,
+            "components": {
+                k: {"value": r.value, "stderr": r.stderr, "seconds": r.seconds}
+                for k, r in results.items()
             },
-        )
+        }
+        if failed:
+            extra["failed"] = failed
+        return Estimate(value=chosen.value, stderr=chosen.stderr, extra=extra)

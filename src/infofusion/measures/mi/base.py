@@ -38,11 +38,16 @@ def as_samples(a: Any, name: str) -> np.ndarray:
     """``(N,)`` or ``(N, D)`` array-like (numpy, torch, list) -> float64 ``(N, D)``.
 
     Raises:
-        EstimationError: not numeric, more than 2-d, empty, or containing NaN/inf.
+        EstimationError: ragged, not numeric, more than 2-d, empty, or containing NaN/inf.
     """
     if hasattr(a, "detach"):  # torch tensor
         a = a.detach().cpu().numpy()
-    arr = np.asarray(a)
+    try:
+        arr = np.asarray(a)
+    except (ValueError, TypeError) as exc:  # ragged nested lists
+        raise EstimationError(
+            f"{name} is not a rectangular array (rows of different lengths?): {exc}"
+        ) from None
     if arr.dtype.kind not in "fiub":
         raise EstimationError(f"{name} must be numeric, got dtype {arr.dtype}")
     if arr.ndim == 1:
@@ -60,10 +65,28 @@ def as_samples(a: Any, name: str) -> np.ndarray:
     return arr
 
 
+def prescale(a: np.ndarray) -> np.ndarray:
+    """Divide each column by a power of two near its largest magnitude.
+
+    Exact in floating point (no rounding), so any later standardisation gives bit-identical
+    results for ordinary data, while values near 1e300 (whose squares overflow) or 1e-300
+    (whose squares underflow) no longer break means, variances and distances.
+    """
+    peak = np.abs(a).max(axis=0)
+    exponent = np.frexp(np.where(peak > 0, peak, 1.0))[1]  # peak = m * 2**e, 0.5 <= m < 1
+    return np.ldexp(a, -exponent[None, :]) if np.any(exponent) else a
+
+
 def standardize(a: np.ndarray) -> np.ndarray:
-    """Zero mean, unit variance per column (constant columns are only centred)."""
+    """Zero mean, unit variance per column (constant columns are only centred); overflow-safe."""
+    a = prescale(a)
     std = a.std(axis=0)
     return (a - a.mean(axis=0)) / np.where(std > 0, std, 1.0)
+
+
+def constant_columns(a: np.ndarray) -> np.ndarray:
+    """Indices of the columns of ``(N, D)`` whose values are all equal."""
+    return np.flatnonzero((a == a[:1]).all(axis=0))
 
 
 class MIEstimatorBase:
@@ -90,6 +113,11 @@ class MIEstimatorBase:
     data_type: ClassVar[str] = "continuous"
     #: fewest samples accepted.
     min_samples: ClassVar[int] = 4
+    #: the quantity estimated: ``mutual_information`` (Shannon MI), or another dependence
+    #: measure that is *not* Shannon MI (``cs_qmi``, ``diffusion_mi``, ``wasserstein``).
+    quantity: ClassVar[str] = "mutual_information"
+    #: unit of the value: ``nats`` (convertible to bits) or ``distance`` (metric units).
+    unit: ClassVar[str] = "nats"
 
     def __init__(self, progress: ProgressFn | None = None, **params: Any) -> None:
         names = {f.name for f in dataclasses.fields(self.Params)}
@@ -133,15 +161,40 @@ class MIEstimatorBase:
                 f"estimator '{self.name}' needs at least {self.min_samples} samples, got {n}"
             )
         t0 = time.perf_counter()
-        est = self._estimate(xa, ya, za)
+        dropped = {}
+        sides = {"x": xa, "y": ya} if za is None else {"x": xa, "y": ya, "z": za}
+        for label, a in sides.items():
+            const = constant_columns(a)
+            if len(const):
+                dropped[label] = const.tolist()
+                sides[label] = np.delete(a, const, axis=1)
+        if sides["x"].shape[1] == 0 or sides["y"].shape[1] == 0:
+            # a constant carries no information: I(X; Y) = 0 exactly (also given any Z)
+            which = "x" if sides["x"].shape[1] == 0 else "y"
+            est = Estimate(value=0.0, stderr=0.0, ci=(0.0, 0.0), extra={"constant_side": which})
+        else:
+            zs = sides.get("z")
+            if zs is not None and zs.shape[1] == 0:  # I(X; Y | constant) = I(X; Y)
+                zs = None
+            est = self._estimate(sides["x"], sides["y"], zs)
+        if not math.isfinite(est.value):
+            raise EstimationError(
+                f"estimator '{self.name}' produced a non-finite value ({est.value}) on "
+                f"{n} samples of {xa.shape[1]} x {ya.shape[1]} columns"
+            )
         est.seconds = time.perf_counter() - t0
         est.estimator = self.name
+        est.unit = self.unit
         est.params = dataclasses.asdict(self._params)
         if not est.n:
             est.n = n
         if est.ci is None and est.stderr is not None and math.isfinite(est.stderr):
             est.ci = (est.value - _Z95 * est.stderr, est.value + _Z95 * est.stderr)
         est.extra.setdefault("kind", self.kind)
+        if self.quantity != "mutual_information":
+            est.extra.setdefault("quantity", self.quantity)
+        if dropped:
+            est.extra["constant_columns"] = dropped
         if za is not None:
             est.extra.setdefault("conditional", True)
         return est
@@ -155,6 +208,30 @@ class MIEstimatorBase:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._params})"
+
+
+class TorchThreads:
+    """Context manager setting torch's intra-op thread count (0 = leave it unchanged).
+
+    One thread is the fastest for the small networks and blocked searches here, and far faster
+    than torch's default on a loaded machine.
+    """
+
+    def __init__(self, n: int) -> None:
+        self.n, self.old = n, 0
+
+    def __enter__(self) -> None:
+        if self.n:
+            import torch
+
+            self.old = torch.get_num_threads()
+            torch.set_num_threads(self.n)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.n:
+            import torch
+
+            torch.set_num_threads(self.old)
 
 
 def mean_with_stderr(terms: np.ndarray) -> tuple[float, float]:

@@ -25,8 +25,8 @@ from torch import nn
 
 from infofusion.functional import mi as F_mi
 from infofusion.interfaces import Estimate
-from infofusion.measures.mi.base import MIEstimatorBase, check
-from infofusion.measures.mi.neural import _mlp, _Threads, blocks, fit_module, prepare_split
+from infofusion.measures.mi.base import MIEstimatorBase, TorchThreads, check
+from infofusion.measures.mi.neural import _mlp, blocks, fit_critic, prepare_split
 from infofusion.registry import register
 
 _LOG_2PI = math.log(2 * math.pi)
@@ -169,11 +169,11 @@ class CLUBEstimator(MIEstimatorBase):
     def _estimate(self, x: np.ndarray, y: np.ndarray, z: np.ndarray | None) -> Estimate:
         p: CLUBParams = self._params
         # fork_rng: seeding the estimate must not reset the caller's global torch RNG
-        with _Threads(p.threads), torch.random.fork_rng(devices=[]):
+        with TorchThreads(p.threads), torch.random.fork_rng(devices=[]):
             (xtr, ytr, xva, yva, xte, yte), gen = prepare_split(x, y, p)
             torch.manual_seed(p.seed)
             module = CLUB(x.shape[1], y.shape[1], p.hidden, p.sampled)
-            stats = fit_module(
+            stats = fit_critic(
                 module,
                 module.learning_loss,
                 torch.no_grad()(lambda: float(module.log_likelihood(xva, yva).mean())),

@@ -30,7 +30,7 @@ from scipy.stats import rankdata
 
 from infofusion.errors import EstimationError
 from infofusion.interfaces import Estimate
-from infofusion.measures.mi.base import MIEstimatorBase, check, mean_with_stderr
+from infofusion.measures.mi.base import MIEstimatorBase, check, mean_with_stderr, standardize
 from infofusion.registry import register
 
 
@@ -40,11 +40,21 @@ def copula_normalize(a: np.ndarray) -> np.ndarray:
     return ndtri(rankdata(a, axis=0) / (n + 1))
 
 
-def _logdet_and_influence(block: np.ndarray, ridge: float) -> tuple[float, np.ndarray]:
+#: a standardised column whose variance left after regressing it on the columns before it is
+#: below this is treated as a linear function of them (the covariance is singular).
+SINGULAR_TOL = 1e-10
+
+
+def _logdet_and_influence(
+    block: np.ndarray, ridge: float, what: str = "the data"
+) -> tuple[float, np.ndarray]:
     """Bias-corrected log-determinant of the covariance of ``(N, D)`` centred data.
 
     Returns the estimate and each sample's influence on it, ``u_i^T S^{-1} u_i - D``, whose
     variance over samples gives the delta-method standard error.
+
+    Raises:
+        EstimationError: the covariance is singular (with ``ridge=0``) -- collinear columns.
     """
     n, d = block.shape
     if d == 0:
@@ -54,10 +64,17 @@ def _logdet_and_influence(block: np.ndarray, ridge: float) -> tuple[float, np.nd
     try:
         chol = np.linalg.cholesky(cov)
     except np.linalg.LinAlgError:
+        chol = None
+    # the squared Cholesky pivots are the residual variances of each column given the previous
+    # ones; a pivot at rounding level means an exact linear relation that a tiny ridge would
+    # only turn into a large arbitrary number
+    if chol is None or float(np.min(np.diag(chol))) ** 2 - ridge < SINGULAR_TOL:
         raise EstimationError(
-            f"the covariance of {d} columns over {n} samples is singular (duplicated or "
-            "collinear columns, or fewer samples than columns); raise 'ridge' or drop columns"
-        ) from None
+            f"the covariance of {what} ({d} columns, {n} samples) is singular: a column is a "
+            "linear function of the others (duplicated or collinear columns; MI under "
+            "Gaussianity is infinite when one side determines the other). Drop the redundant "
+            "columns, or pass ridge=... (e.g. 1e-6) to regularise"
+        )
     logdet = 2.0 * float(np.log(np.diag(chol)).sum())
     # E[log|S|] = log|Sigma| + d log(2 / (n - 1)) + sum_i psi((n - i) / 2)
     logdet -= d * math.log(2.0 / (n - 1)) + float(digamma((n - np.arange(1, d + 1)) / 2.0).sum())
@@ -67,35 +84,44 @@ def _logdet_and_influence(block: np.ndarray, ridge: float) -> tuple[float, np.nd
 
 
 def gaussian_mi(
-    x: np.ndarray, y: np.ndarray, z: np.ndarray | None = None, ridge: float = 1e-10
+    x: np.ndarray, y: np.ndarray, z: np.ndarray | None = None, ridge: float = 0.0
 ) -> tuple[float, np.ndarray]:
     """Gaussian I(X; Y) or I(X; Y | Z) and per-sample influence terms (their mean is ~0).
 
     Args:
         x: ``(N, Dx)``; y: ``(N, Dy)``; z: ``(N, Dz)`` or ``None``.
-        ridge: added to the covariance diagonal (relative to unit variance) for stability.
+        ridge: added to the covariance diagonal (relative to unit variance); 0 refuses singular
+            covariances instead of regularising them.
 
     Returns:
         ``(mi, influence)``; ``influence.std() / sqrt(N)`` is the standard error.
+
+    Raises:
+        EstimationError: fewer than ``D + 2`` samples for the ``D`` joint columns, or a singular
+            covariance (collinear columns).
     """
     parts = [x, y] if z is None else [x, y, z]
-    data = np.hstack(parts)
-    data = data - data.mean(axis=0)
-    std = data.std(axis=0)
-    data = data / np.where(std > 0, std, 1.0)
+    data = standardize(np.hstack(parts))
+    n, d = data.shape
+    if n < d + 2:
+        raise EstimationError(
+            f"the Gaussian estimator needs at least D + 2 = {d + 2} samples for the {d} "
+            f"columns of x, y{'' if z is None else ', z'} together, got {n}; reduce the "
+            "dimension (e.g. PCA) or use more samples"
+        )
     dx, dy = x.shape[1], y.shape[1]
     ix, iy = np.arange(dx), np.arange(dx, dx + dy)
-    iz = np.arange(dx + dy, data.shape[1])
+    iz = np.arange(dx + dy, d)
     terms = (
-        (np.concatenate([ix, iz]), 1.0),
-        (np.concatenate([iy, iz]), 1.0),
-        (iz, -1.0),
-        (np.arange(data.shape[1]), -1.0),
+        (np.concatenate([ix, iz]), 1.0, "x" if z is None else "(x, z)"),
+        (np.concatenate([iy, iz]), 1.0, "y" if z is None else "(y, z)"),
+        (iz, -1.0, "z"),
+        (np.arange(d), -1.0, "(x, y)" if z is None else "(x, y, z)"),
     )
     mi = 0.0
-    influence = np.zeros(data.shape[0])
-    for cols, sign in terms:
-        ld, inf = _logdet_and_influence(data[:, cols], ridge)
+    influence = np.zeros(n)
+    for cols, sign, what in terms:
+        ld, inf = _logdet_and_influence(data[:, cols], ridge, what)
         mi += 0.5 * sign * ld
         influence += 0.5 * sign * inf
     return mi, influence
@@ -107,12 +133,13 @@ class GaussianParams:
 
     Attributes:
         copula: rank-transform every column to normal scores first (Gaussian-copula MI).
-        ridge: diagonal regulariser of the standardised covariance.
+        ridge: diagonal regulariser of the standardised covariance (0: a singular covariance
+            raises instead of giving a large arbitrary value).
         clip_negative: report ``max(0, value)``.
     """
 
     copula: bool = False
-    ridge: float = 1e-10
+    ridge: float = 0.0
     clip_negative: bool = False
 
     def __post_init__(self) -> None:
@@ -170,8 +197,7 @@ def canonical_correlations(x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Canonical correlations of ``(N, Dx)`` and ``(N, Dy)``, largest first."""
 
     def whiten(a: np.ndarray) -> np.ndarray:
-        a = a - a.mean(axis=0)
-        q, _ = np.linalg.qr(a)
+        q, _ = np.linalg.qr(standardize(a))
         return q
 
     return np.clip(np.linalg.svd(whiten(x).T @ whiten(y), compute_uv=False), 0.0, 1.0)

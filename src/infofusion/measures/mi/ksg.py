@@ -12,9 +12,22 @@ Both algorithms of Kraskov et al. (2004), on KD-trees with the max-norm in every
 The standard error reported is the standard deviation of the per-sample terms over
 :math:`\\sqrt N`; the terms are weakly dependent through shared neighbours, so treat it as
 approximate. Ties (discrete-valued columns) are broken with a negligible seeded jitter, as
-scikit-learn does. Neighbours are found with KD-trees (scipy for the k nearest, scikit-learn for
-radius counts; one-dimensional spaces use a sorted array) instead of BMI's O(N^2 log N) brute
-force.
+scikit-learn does.
+
+Two exact neighbour searches give the same estimate (to rounding of the final mean):
+
+* ``tree``: KD-trees (scipy for the k nearest, scikit-learn for radius counts; one-dimensional
+  spaces use a sorted array). Fast in a few dimensions; in many dimensions a KD-tree visits
+  nearly every point and is slower than brute force.
+* ``brute``: blocked brute force in torch (:mod:`infofusion.measures.mi._brute`). Rows are
+  processed in blocks of bounded memory; each block forms the max-norm distances to all points
+  per marginal space, their maximum is the joint distance, the k-th neighbour is selected per
+  row and the radius counts of the marginal spaces come from the same distance blocks (no
+  second search). O(N^2 D) time, O(block N) memory. The passes run in int16 or float32 and
+  every decision they could get wrong is settled in float64, so the result is exact.
+
+``neighbors="auto"`` picks brute force when the joint space has at least
+``BRUTE_MIN_DIM + N // BRUTE_DIM_PER_N`` columns (8 up to N = 10,000), the trees otherwise.
 """
 
 from __future__ import annotations
@@ -31,7 +44,14 @@ from sklearn.neighbors import KDTree
 
 from infofusion.errors import EstimationError
 from infofusion.interfaces import Estimate
-from infofusion.measures.mi.base import MIEstimatorBase, check, mean_with_stderr, standardize
+from infofusion.measures.mi._brute import brute_neighbours
+from infofusion.measures.mi.base import (
+    MIEstimatorBase,
+    TorchThreads,
+    check,
+    mean_with_stderr,
+    standardize,
+)
 from infofusion.registry import register
 
 
@@ -88,11 +108,43 @@ def count_all(
         return list(pool.map(lambda s: count_within(s, radius, strict), spaces))
 
 
-def ksg_terms(x: np.ndarray, y: np.ndarray, k: int, algorithm: int = 1) -> np.ndarray:
+#: ``neighbors="auto"`` searches by brute force when the joint dimension is at least
+#: ``BRUTE_MIN_DIM + N // BRUTE_DIM_PER_N`` (KD-trees degrade with dimension, brute force
+#: costs N^2; the crossover was measured at N = 1000, 5000 and 20000).
+BRUTE_MIN_DIM = 8
+BRUTE_DIM_PER_N = 10_000
+
+
+def use_brute(n: int, dim: int, neighbors: str) -> bool:
+    """Whether the neighbour search runs by brute force (see ``KSGParams.neighbors``)."""
+    if neighbors != "auto":
+        return neighbors == "brute"
+    return dim >= BRUTE_MIN_DIM + n // BRUTE_DIM_PER_N
+
+
+def _check_ties(eps: np.ndarray) -> None:
+    zero = int(np.count_nonzero(eps <= 0))
+    if zero:
+        raise EstimationError(
+            f"ties: {zero} samples have their k-th neighbour at distance 0 (repeated rows); "
+            "KSG needs jitter > 0 for such data, or use 'plugin' / 'mixed' for discrete data"
+        )
+
+
+def ksg_terms(
+    x: np.ndarray, y: np.ndarray, k: int, algorithm: int = 1, neighbors: str = "auto"
+) -> np.ndarray:
     """Per-sample KSG terms ``(N,)``; their mean is the KSG estimate of I(X; Y) in nats."""
     n = x.shape[0]
+    if use_brute(n, x.shape[1] + y.shape[1], neighbors):
+        eps, (nx, ny) = brute_neighbours([x, y], k, [(0,), (1,)], algorithm)
+        _check_ties(eps)
+        if algorithm == 1:
+            return digamma(k) + digamma(n) - digamma(nx) - digamma(ny)
+        return digamma(k) - 1.0 / k + digamma(n) - digamma(nx) - digamma(ny)
     joint = np.hstack([x, y])
     eps, idx = knn(joint, k)
+    _check_ties(eps)
     if algorithm == 1:
         nx, ny = count_all([x, y], eps)  # each includes the point itself: n_x + 1, n_y + 1
         return digamma(k) + digamma(n) - digamma(nx) - digamma(ny)
@@ -104,11 +156,17 @@ def ksg_terms(x: np.ndarray, y: np.ndarray, k: int, algorithm: int = 1) -> np.nd
     return digamma(k) - 1.0 / k + digamma(n) - digamma(nx) - digamma(ny)
 
 
-def ksg_cmi_terms(x: np.ndarray, y: np.ndarray, z: np.ndarray, k: int) -> np.ndarray:
+def ksg_cmi_terms(
+    x: np.ndarray, y: np.ndarray, z: np.ndarray, k: int, neighbors: str = "auto"
+) -> np.ndarray:
     """Per-sample Frenzel–Pompe terms ``(N,)``; their mean estimates I(X; Y | Z) in nats."""
-    eps, _ = knn(np.hstack([x, y, z]), k)
     # counts include the point itself, so each is n_* + 1 in Frenzel and Pompe's notation
-    nxz, nyz, nz = count_all([np.hstack([x, z]), np.hstack([y, z]), z], eps)
+    if use_brute(x.shape[0], x.shape[1] + y.shape[1] + z.shape[1], neighbors):
+        eps, (nxz, nyz, nz) = brute_neighbours([x, y, z], k, [(0, 2), (1, 2), (2,)])
+    else:
+        eps, _ = knn(np.hstack([x, y, z]), k)
+        nxz, nyz, nz = count_all([np.hstack([x, z]), np.hstack([y, z]), z], eps)
+    _check_ties(eps)
     return digamma(k) - digamma(nxz) - digamma(nyz) + digamma(nz)
 
 
@@ -123,6 +181,10 @@ class KSGParams:
         jitter: relative size of the tie-breaking noise added after standardising (0 = none).
         clip_negative: report ``max(0, value)`` (the raw estimate can dip below 0 at MI ~ 0).
         seed: seed of the jitter.
+        neighbors: exact neighbour search: ``tree`` (KD-trees), ``brute`` (blocked brute force
+            in torch) or ``auto`` (brute force from 8 joint columns at N <= 10,000; see
+            :func:`use_brute`). Both give the same estimate.
+        threads: torch CPU threads of the brute-force search (0 = leave torch's setting).
     """
 
     k: int = 5
@@ -131,16 +193,40 @@ class KSGParams:
     jitter: float = 1e-10
     clip_negative: bool = False
     seed: int = 0
+    neighbors: Literal["auto", "tree", "brute"] = "auto"
+    threads: int = 1
 
     def __post_init__(self) -> None:
         check(isinstance(self.k, int) and self.k >= 1, "k", self.k, "an integer >= 1")
         check(self.algorithm in (1, 2), "algorithm", self.algorithm, "1 or 2")
         check(self.jitter >= 0, "jitter", self.jitter, ">= 0")
+        check(
+            self.neighbors in ("auto", "tree", "brute"),
+            "neighbors",
+            self.neighbors,
+            "'auto', 'tree' or 'brute'",
+        )
+        check(isinstance(self.threads, int) and self.threads >= 0, "threads", self.threads, ">= 0")
 
 
-def _prepare(a: np.ndarray, p: KSGParams, rng: np.random.Generator) -> np.ndarray:
-    if p.standardize:
-        a = standardize(a)
+def min_samples_for(k: int) -> int:
+    """Fewest samples KSG accepts with ``k`` neighbours: ``2k + 2``.
+
+    With fewer, the k-th neighbour ball holds a large share of the sample, the marginal counts
+    saturate at N, and the estimate is a constant of k and N (0 at k = N - 1) whatever the data.
+    """
+    return 2 * k + 2
+
+
+def _prepare(a: np.ndarray, p: KSGParams, rng: np.random.Generator, label: str) -> np.ndarray:
+    a = standardize(a) if p.standardize else a
+    with np.errstate(over="ignore"):
+        spread = np.ptp(a, axis=0)
+    if not np.isfinite(spread).all():
+        raise EstimationError(
+            f"{label}: differences between values overflow (values near 1e308); "
+            "use standardize=True"
+        )
     if p.jitter > 0:
         scale = max(1.0, float(np.mean(np.abs(a))))
         a = a + p.jitter * scale * rng.standard_normal(a.shape)
@@ -148,7 +234,9 @@ def _prepare(a: np.ndarray, p: KSGParams, rng: np.random.Generator) -> np.ndarra
 
 
 @register(
-    "estimator", "ksg", help="Kraskov (KSG) k-nearest-neighbour MI on KD-trees; conditional too."
+    "estimator",
+    "ksg",
+    help="Kraskov (KSG) k-NN MI, exact neighbours (trees or brute force); conditional too.",
 )
 class KSGEstimator(MIEstimatorBase):
     """KSG nearest-neighbour MI (algorithms 1 and 2), conditional MI by Frenzel–Pompe.
@@ -168,15 +256,24 @@ class KSGEstimator(MIEstimatorBase):
     def _estimate(self, x: np.ndarray, y: np.ndarray, z: np.ndarray | None) -> Estimate:
         p: KSGParams = self._params
         n = x.shape[0]
-        if n <= p.k:
-            raise EstimationError(f"KSG with k={p.k} needs more than {p.k} samples, got {n}")
+        if n < min_samples_for(p.k):
+            raise EstimationError(
+                f"KSG with k={p.k} needs at least 2k + 2 = {min_samples_for(p.k)} samples, "
+                f"got {n}; lower k"
+            )
         rng = np.random.default_rng(p.seed)
-        x, y = _prepare(x, p, rng), _prepare(y, p, rng)
-        if z is None:
-            terms = ksg_terms(x, y, p.k, p.algorithm)
-        else:
-            terms = ksg_cmi_terms(x, y, _prepare(z, p, rng), p.k)
+        x, y = _prepare(x, p, rng, "x"), _prepare(y, p, rng, "y")
+        dim = x.shape[1] + y.shape[1] + (0 if z is None else z.shape[1])
+        brute = use_brute(n, dim, p.neighbors)
+        with TorchThreads(p.threads if brute else 0):
+            if z is None:
+                terms = ksg_terms(x, y, p.k, p.algorithm, "brute" if brute else "tree")
+            else:
+                zp = _prepare(z, p, rng, "z")
+                terms = ksg_cmi_terms(x, y, zp, p.k, "brute" if brute else "tree")
         value, stderr = mean_with_stderr(terms)
         if p.clip_negative:
             value = max(value, 0.0)
-        return Estimate(value=value, stderr=stderr)
+        return Estimate(
+            value=value, stderr=stderr, extra={"neighbors": "brute" if brute else "tree"}
+        )

@@ -6,17 +6,33 @@ Two ways to use them:
   returns the bound on the batch (maximise it, or minimise ``module.loss(x, y)``) and whose
   ``pointwise(x, y)`` returns per-sample MI (the critic's log density-ratio estimate);
 * as an **estimator**: :class:`NeuralEstimator` trains a fresh critic on one part of the data,
-  selects the checkpoint on a validation part (early stopping), and reports the bound on a
+  selects the checkpoint on a validation part (early stopping, through the shared auxiliary
+  loop :func:`infofusion.training.auxiliary.fit_auxiliary`), and reports the bound on a
   **held-out test part** the critic never saw. Bounds evaluated on the training data overfit
   upwards and are never reported.
+
+Valid range. Every bound here is at most I(X; Y) in expectation and I(X; Y) >= 0, while a
+poorly trained critic can score below 0 on held-out data (far below on heavy tails or with a few
+dozen samples). Two rules keep that visible and rare:
+
+* the constant critic, whose bound is exactly 0 for every bound here, is one of the candidates
+  of model selection: when no trained checkpoint beats 0 on the *validation* part, the estimate
+  is 0 with ``extra["trivial_critic"] = True`` (a valid, if uninformative, lower bound);
+* a reported value below 0 (the selected critic did worse on the test part than on validation)
+  is kept as measured -- clipping would hide the failure and bias averages over seeds -- and
+  flagged with ``extra["below_valid_range"] = True``; when its whole confidence interval lies
+  below 0 an :class:`EstimationWarning` names the value.
+
+Inputs are rank-normalised per column by default (``copula=True``): an invertible per-column map,
+so the MI is unchanged, and heavy tails (a Cauchy column) no longer reach the critic.
 
 The bound math lives in :mod:`infofusion.functional.mi`; this module only wires critics to it.
 """
 
 from __future__ import annotations
 
-import copy
 import math
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
@@ -28,8 +44,20 @@ from torch import nn
 from infofusion.errors import ConfigError
 from infofusion.functional import mi as F_mi
 from infofusion.interfaces import Estimate
-from infofusion.measures.mi.base import MIEstimatorBase, ProgressFn, check
+from infofusion.measures.mi.base import (
+    MIEstimatorBase,
+    ProgressFn,
+    TorchThreads,
+    check,
+    prescale,
+)
 from infofusion.registry import register
+from infofusion.training.auxiliary import fit_auxiliary
+
+
+class EstimationWarning(UserWarning):
+    """An estimate outside its valid range was reported as measured (see ``extra``)."""
+
 
 BoundName = Literal["infonce", "nwj", "dv", "mine", "smile"]
 CriticName = Literal["separable", "joint"]
@@ -263,6 +291,7 @@ class NeuralParams:
         standardize: scale columns to zero mean, unit variance (statistics of the training part).
         copula: map every column to normal scores through its ranks first (an invertible
             per-column map, so the MI is unchanged; heavy tails no longer reach the critic).
+            On by default: without it, a 2 x 2 Cauchy task gave -1.8 nats on held-out data.
         radial: append each side's Euclidean norm as an extra input (``x -> [x, |x|]`` is
             invertible, so the MI is unchanged); helps critics follow radius-dependent structure.
         smile_clip: SMILE's :math:`\\tau`.
@@ -286,7 +315,7 @@ class NeuralParams:
     valid_fraction: float = 0.2
     eval_block: int = 1024
     standardize: bool = True
-    copula: bool = False
+    copula: bool = True
     radial: bool = False
     smile_clip: float = 5.0
     mine_momentum: float = 0.01
@@ -331,7 +360,7 @@ def split_indices(
 
 
 class TrainingParams(Protocol):
-    """What :func:`fit_module` and :func:`prepare_split` read (``NeuralParams``, ``CLUBParams``)."""
+    """What :func:`fit_critic` and :func:`prepare_split` read (``NeuralParams``, ``CLUBParams``)."""
 
     batch_size: int
     lr: float
@@ -345,7 +374,7 @@ class TrainingParams(Protocol):
     seed: int
 
 
-def fit_module(
+def fit_critic(
     module: nn.Module,
     objective: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
     validate: Callable[[], float],
@@ -355,41 +384,30 @@ def fit_module(
     generator: torch.Generator,
     progress: ProgressFn | None = None,
 ) -> dict[str, float]:
-    """Adam on minibatches of ``(x, y)``, early stopping on ``validate()`` (higher is better).
+    """Train ``module`` on minibatches of ``(x, y)`` with the shared auxiliary loop.
 
-    ``objective(xb, yb)`` returns the loss to minimise. The module ends with the parameters of
-    its best validation check. Returns training statistics.
+    ``objective(xb, yb)`` returns the loss to minimise and ``validate()`` the validation score
+    (higher is better); the module ends with the weights of its best validation check. Returns
+    ``{"steps", "best_step", "best_valid"}``.
     """
-    opt = torch.optim.Adam(module.parameters(), lr=p.lr, weight_decay=p.weight_decay, foreach=True)
-    n = x.shape[0]
-    bs = min(p.batch_size, n)
-    best, best_state, best_step, since = -math.inf, None, 0, 0
-    perm, pos = torch.randperm(n, generator=generator), 0
-    step = 0
-    for step in range(1, p.max_steps + 1):
-        if pos + bs > n:
-            perm, pos = torch.randperm(n, generator=generator), 0
-        idx = perm[pos : pos + bs]
-        pos += bs
-        module.train()
-        loss = objective(x[idx], y[idx])
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        if step % p.eval_every == 0 or step == p.max_steps:
-            val = validate()
-            if progress is not None:
-                progress(step, p.max_steps, f"step {step}: validation {val:.4f}")
-            if val > best + 1e-4:
-                best, best_step, since = val, step, 0
-                best_state = copy.deepcopy(module.state_dict())
-            else:
-                since += 1
-                if since >= p.patience:
-                    break
-    if best_state is not None:
-        module.load_state_dict(best_state)
-    return {"steps": step, "best_step": best_step, "best_valid": best}
+    res = fit_auxiliary(
+        module,
+        lambda idx: objective(x[idx], y[idx]),
+        x.shape[0],
+        validate,
+        batch_size=p.batch_size,
+        max_steps=p.max_steps,
+        eval_every=p.eval_every,
+        patience=p.patience,
+        lr=p.lr,
+        weight_decay=p.weight_decay,
+        generator=generator,
+        min_delta=1e-4,
+        drop_last=True,
+        progress=progress,
+    )
+    best = res.best_score if math.isfinite(res.best_score) else -math.inf
+    return {"steps": res.steps, "best_step": res.best_step, "best_valid": best}
 
 
 def prepare_split(
@@ -398,6 +416,8 @@ def prepare_split(
     """Standardise with training statistics and split into train/valid/test float32 tensors."""
     rng = np.random.default_rng(p.seed)
     tr, va, te = split_indices(x.shape[0], p.test_fraction, p.valid_fraction, rng)
+    if p.standardize:  # exact power-of-two scaling: values near 1e300 no longer overflow
+        x, y = prescale(x), prescale(y)
     if getattr(p, "copula", False):
         from infofusion.measures.mi.gaussian import copula_normalize
 
@@ -414,20 +434,6 @@ def prepare_split(
     yt = torch.as_tensor(y, dtype=torch.float32)
     gen = torch.Generator().manual_seed(p.seed)
     return (xt[tr], yt[tr], xt[va], yt[va], xt[te], yt[te]), gen
-
-
-class _Threads:
-    """Context manager setting torch's intra-op thread count (0 = unchanged)."""
-
-    def __init__(self, n: int) -> None:
-        self.n, self.old = n, torch.get_num_threads()
-
-    def __enter__(self) -> None:
-        if self.n:
-            torch.set_num_threads(self.n)
-
-    def __exit__(self, *exc: object) -> None:
-        torch.set_num_threads(self.old)
 
 
 class NeuralEstimator(MIEstimatorBase):
@@ -460,12 +466,12 @@ class NeuralEstimator(MIEstimatorBase):
     def _estimate(self, x: np.ndarray, y: np.ndarray, z: np.ndarray | None) -> Estimate:
         p: NeuralParams = self._params
         # fork_rng: seeding the estimate must not reset the caller's global torch RNG
-        with _Threads(p.threads), torch.random.fork_rng(devices=[]):
+        with TorchThreads(p.threads), torch.random.fork_rng(devices=[]):
             (xtr, ytr, xva, yva, xte, yte), gen = prepare_split(x, y, p)
             torch.manual_seed(p.seed)
             module = self.build(xtr.shape[1], ytr.shape[1])
             block = min(p.eval_block, max(2, xva.shape[0]))
-            stats = fit_module(
+            stats: dict = fit_critic(
                 module,
                 module.loss,
                 lambda: evaluate_bound(module, xva, yva, block)[0],
@@ -475,9 +481,24 @@ class NeuralEstimator(MIEstimatorBase):
                 gen,
                 self.progress,
             )
-            value, stderr, _ = evaluate_bound(module, xte, yte, min(p.eval_block, xte.shape[0]))
+            if stats["best_valid"] > 0:
+                value, stderr, _ = evaluate_bound(module, xte, yte, min(p.eval_block, xte.shape[0]))
+            else:
+                # no trained critic beat the constant critic (bound exactly 0) on validation
+                value, stderr = 0.0, 0.0
+                stats["trivial_critic"] = True
         self.module = module
         stats["n_train"] = int(xtr.shape[0])
+        if value < 0:
+            stats["below_valid_range"] = True
+            if value + 1.959963984540054 * stderr < 0:
+                warnings.warn(
+                    f"estimator '{self.name}' reports {value:.4f} nats on held-out data, below "
+                    "the valid range (MI >= 0): the critic generalised poorly (too few samples "
+                    "or too little training); treat the value as 'no dependence detected'",
+                    EstimationWarning,
+                    stacklevel=3,
+                )
         return Estimate(value=value, stderr=stderr, n=int(xte.shape[0]), extra=stats)
 
 

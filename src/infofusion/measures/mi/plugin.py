@@ -8,6 +8,10 @@
 * ``mixed``: one side discrete, the other continuous (Ross, 2014): for each sample, the distance
   to its k-th neighbour among samples of the same class sets a ball in which all samples are
   counted, :math:`I = \\psi(N) - \\langle\\psi(N_c)\\rangle + \\psi(k) - \\langle\\psi(m)\\rangle`.
+  Ties on the continuous side (rounded data) are handled as Gao et al. (2017) do for mixed
+  variables: where the k-th same-class neighbour is at distance 0, k becomes the number of
+  same-class samples at distance 0 and m the number of all samples there, so repeated values
+  give a finite estimate (for a continuous side that only repeats the class, the plug-in MI).
 """
 
 from __future__ import annotations
@@ -179,10 +183,17 @@ def ross_terms(labels: np.ndarray, c: np.ndarray, k: int) -> np.ndarray:
         dist, _ = cKDTree(c[members]).query(c[members], k=kk + 1, p=np.inf)
         radius[members] = dist[:, kk]
         k_used[members] = kk
+        tied = members[dist[:, kk] == 0]
+        if len(tied):  # k becomes the number of same-class repeats (the sample excluded)
+            zero = np.zeros(len(members))
+            k_used[tied] = count_within(c[members], zero, strict=False)[dist[:, kk] == 0] - 1
     keep = n_class > 1
     if keep.sum() < 2:
         raise EstimationError("every class of the discrete side has a single sample")
     m = count_within(c[keep], radius[keep], strict=True)  # includes the sample itself
+    tied = radius[keep] == 0
+    if tied.any():  # all samples at distance 0, the sample itself included
+        m[tied] = count_within(c[keep], np.zeros(int(keep.sum())), strict=False)[tied]
     return digamma(keep.sum()) - digamma(n_class[keep]) + digamma(k_used[keep]) - digamma(m)
 
 

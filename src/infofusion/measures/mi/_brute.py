@@ -1,0 +1,278 @@
+"""Exact max-norm neighbour search by blocked brute force in torch (the high-dimension KSG path).
+
+KSG needs, for every point, the distance to its k-th neighbour in the joint max-norm space and
+how many points lie within that distance in each marginal space. Max-norm distances factor over
+the marginal spaces (``d_joint = max(d_x, d_y)``), so one pass computes everything: rows are
+processed in blocks, each block forms one ``(b, N)`` distance matrix per marginal space, their
+maximum gives the joint distances, the k-th neighbour is selected per row and the marginal
+counts are read off the same matrices. Time O(N^2 D), memory O(b N) with ``b`` chosen so that a
+block matrix holds about :data:`BLOCK_BYTES` (it stays in cache).
+
+The distance passes run in a narrow type -- int16 on a fixed grid, or float32 -- because they
+are bound by memory traffic; every decision the narrow type could get wrong is settled in
+float64. All narrow distances are within ``delta`` (in the block's units) of the float64
+distances, so
+
+* the k-th neighbour is re-ranked in float64 among the narrow candidates that could be it, and a
+  row whose candidates do not provably contain it is recomputed in float64 entirely;
+* a point is counted from its narrow distance only when that is more than ``delta`` from the
+  radius; points in between are recomputed in float64.
+
+The result is therefore exactly the float64 answer of a KD-tree search, not an approximation.
+The grid type is used when the data's largest magnitude is within :data:`INT16_MAX_SPREAD`
+robust scales (no extreme outliers); otherwise float32, or float64 for extreme outliers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+
+#: rows per block are chosen so that one block distance matrix holds about this many bytes.
+BLOCK_BYTES = 2.5 * 2**20
+#: candidates beyond the k-th that the narrow pass hands to the float64 re-ranking.
+EXTRA = 8
+#: columns per group of the candidate pre-selection (the minimum of each group is ranked).
+GROUP = 4
+#: largest ratio of the peak magnitude to the median column MAD for the int16 grid.
+INT16_MAX_SPREAD = 16.0
+#: largest such ratio for float32; beyond it every pass runs in float64.
+FLOAT32_MAX_SPREAD = 1e4
+_GRID_HALF = 16383  # |q| <= 16383, so |q_i - q_j| <= 32766 fits int16
+
+
+def _chebyshev_into(
+    out: torch.Tensor, tmp: torch.Tensor, rows: torch.Tensor, cols_t: torch.Tensor
+) -> None:
+    """``out[i, j] = max_d |rows[i, d] - cols_t[d, j]|`` for ``(b, D)`` rows, ``(D, N)`` columns."""
+    torch.sub(rows[:, :1], cols_t[:1], out=out)
+    out.abs_()
+    for d in range(1, rows.shape[1]):
+        torch.sub(rows[:, d : d + 1], cols_t[d : d + 1], out=tmp)
+        tmp.abs_()
+        torch.maximum(out, tmp, out=out)
+
+
+def _maximum(mats: Sequence[torch.Tensor], out: torch.Tensor) -> torch.Tensor:
+    """Elementwise maximum of ``(b, N)`` blocks (the block itself when there is one)."""
+    if len(mats) == 1:
+        return mats[0]
+    torch.maximum(mats[0], mats[1], out=out)
+    for m in mats[2:]:
+        torch.maximum(out, m, out=out)
+    return out
+
+
+def exact_max_norm(
+    atoms: Sequence[np.ndarray], sel: Sequence[int], i: np.ndarray, j: np.ndarray
+) -> np.ndarray:
+    """float64 max-norm distances of the pairs ``(i, j)`` (broadcast) in the space ``sel``."""
+    out = np.zeros(np.broadcast_shapes(i.shape, j.shape))
+    for a in sel:
+        np.maximum(out, np.abs(atoms[a][i] - atoms[a][j]).max(axis=-1), out=out)
+    return out
+
+
+def choose_precision(atoms: Sequence[np.ndarray]) -> str:
+    """``int16``, ``float32`` or ``float64`` for the distance passes (see the module docstring)."""
+    data = np.hstack(atoms)
+    mad = np.median(np.abs(data - np.median(data, axis=0)), axis=0)
+    scale = float(np.median(mad))
+    peak = float(np.abs(data).max())
+    if scale <= 0:
+        return "float64"
+    spread = peak / scale
+    if spread <= INT16_MAX_SPREAD:
+        return "int16"
+    return "float32" if spread <= FLOAT32_MAX_SPREAD else "float64"
+
+
+class _Units:
+    """The narrow representation: block dtype, conversion of float64 radii, tolerance."""
+
+    def __init__(self, precision: str, atoms: Sequence[np.ndarray]) -> None:
+        peak = max(float(np.abs(a).max()) for a in atoms)
+        self.precision = precision
+        if precision == "int16":
+            self.dtype, self.step = torch.int16, max(peak, 1e-300) / _GRID_HALF
+            # |step * q - a| <= step / 2 per value, so distances are within one grid unit
+            self.delta = 1.0 + 1e-6
+        elif precision == "float32":
+            self.dtype, self.step = torch.float32, 1.0
+            # |float32 distance - float64 distance| <= 2^-22 peak; 2^-20 also covers rounding
+            # the thresholds to float32
+            self.delta = 2.0**-20 * peak
+        else:
+            self.dtype, self.step, self.delta = torch.float64, 1.0, 0.0
+
+    def encode(self, a: np.ndarray) -> torch.Tensor:
+        if self.precision == "int16":
+            return torch.from_numpy(np.rint(a / self.step).astype(np.int16))
+        return torch.from_numpy(a).to(self.dtype)
+
+    def thresholds(self, e: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(lo, hi)`` in block units: ``d < lo`` is surely ``< e``, ``d >= hi`` surely not."""
+        if self.precision == "int16":
+            u = e / self.step
+            lo = np.clip(np.ceil(u - self.delta), -32768, 32767)
+            hi = np.clip(np.floor(u + self.delta) + 1, -32768, 32767)  # all d <= 32766
+            return lo.astype(np.int16), hi.astype(np.int16)
+        np_dtype = np.float32 if self.precision == "float32" else np.float64
+        return (e - self.delta).astype(np_dtype), (e + self.delta).astype(np_dtype)
+
+
+def brute_neighbours(
+    atoms: Sequence[np.ndarray],
+    k: int,
+    count_sets: Sequence[Sequence[int]],
+    algorithm: int = 1,
+    precision: str = "auto",
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """k-th neighbour distances in the joint max-norm space and radius counts, by brute force.
+
+    Args:
+        atoms: ``(N, D_a)`` float64 arrays; the joint space is their concatenation.
+        k: neighbour order (the point itself is not its own neighbour).
+        count_sets: atom indices of each space to count in, e.g. ``[(0,), (1,)]`` for X and Y,
+            ``[(0, 2), (1, 2), (2,)]`` for XZ, YZ and Z.
+        algorithm: 1: count points strictly within the joint k-th neighbour distance, the
+            point itself included; 2 (Kraskov's second algorithm): per-space radius = the
+            largest distance in that space to one of the k joint neighbours, count within it
+            (non-strict), the point itself excluded. Algorithm 2 always runs in float64.
+        precision: ``auto`` (:func:`choose_precision`), ``int16``, ``float32`` or
+            ``float64``; every choice gives the same result.
+
+    Returns:
+        ``(eps, counts)``: ``(N,)`` float64 joint k-th neighbour distances and one ``(N,)``
+        int64 count array per count set.
+    """
+    atoms = [np.ascontiguousarray(a, dtype=np.float64) for a in atoms]
+    n = atoms[0].shape[0]
+    if algorithm == 2:
+        precision = "float64"
+    elif precision == "auto":
+        precision = choose_precision(atoms)
+    units = _Units(precision, atoms)
+    item = torch.empty(0, dtype=units.dtype).element_size()
+    b = int(max(8, min(n, BLOCK_BYTES // (item * n))))
+    rows = [units.encode(a) for a in atoms]  # (N, D_a)
+    cols = [r.T.contiguous() for r in rows]  # (D_a, N)
+    dist = [torch.empty(b, n, dtype=units.dtype) for _ in atoms]
+    tmp, space = torch.empty(b, n, dtype=units.dtype), torch.empty(b, n, dtype=units.dtype)
+    eps = np.empty(n)
+    counts = [np.empty(n, dtype=np.int64) for _ in count_sets]
+    for start in range(0, n, b):
+        stop = min(n, start + b)
+        m = stop - start
+        blocks = [d[:m] for d in dist]
+        for a, blk in enumerate(blocks):
+            _chebyshev_into(blk, tmp[:m], rows[a][start:stop], cols[a])
+        joint = _maximum(blocks, space[:m])
+        ii = np.arange(start, stop)
+        if algorithm == 2:
+            vals, idx = torch.topk(joint, k + 1, dim=1, largest=False)  # (m, k + 1)
+            eps[start:stop] = vals[:, -1].numpy()
+            for c, sel in enumerate(count_sets):
+                sp = _maximum([blocks[a] for a in sel], tmp[:m])
+                radius = sp.gather(1, idx).max(dim=1).values
+                within = np.count_nonzero((sp <= radius[:, None]).numpy(), axis=1)
+                counts[c][start:stop] = within - 1
+            continue
+        if precision == "float64":
+            e = torch.topk(joint, k + 1, dim=1, largest=False).values[:, -1].numpy()
+            kth = None
+        else:
+            e, kth = _kth_exact(joint, atoms, ii, k, units)
+        eps[start:stop] = e
+        lo, hi = units.thresholds(e)
+        for c, sel in enumerate(count_sets):
+            sp = _maximum([blocks[a] for a in sel], tmp[:m]).numpy()
+            cnt = np.count_nonzero(sp < lo[:, None], axis=1)
+            if kth is not None:
+                cnt += _settle_band(sp, cnt, lo, hi, e, kth, atoms, sel, ii)
+            counts[c][start:stop] = cnt
+    return eps, counts
+
+
+def _kth_exact(
+    joint: torch.Tensor, atoms: Sequence[np.ndarray], ii: np.ndarray, k: int, units: _Units
+) -> tuple[np.ndarray, np.ndarray]:
+    """float64 k-th neighbour distance and index of each row of a narrow joint block."""
+    m, n = joint.shape
+    everything = tuple(range(len(atoms)))
+    width = k + 1 + EXTRA
+    groups = n // GROUP
+    if groups > width:
+        # rank the minimum of each group of GROUP columns, then take the chosen groups' columns
+        # (and the few left over after the last full group)
+        mins = joint[:, : groups * GROUP].reshape(m, groups, GROUP).amin(dim=2)
+        gvals, gidx = torch.topk(mins, width, dim=1, largest=False, sorted=False)
+        bound = gvals.max(dim=1).values.numpy().astype(np.float64)  # every column below: chosen
+        cand = (gidx[:, :, None] * GROUP + torch.arange(GROUP)).reshape(m, -1).numpy()
+        if groups * GROUP < n:
+            rest = np.broadcast_to(np.arange(groups * GROUP, n), (m, n - groups * GROUP))
+            cand = np.hstack([cand, rest])
+    elif n > width:
+        vals, idx = torch.topk(joint, width, dim=1, largest=False, sorted=False)
+        bound = vals.max(dim=1).values.numpy().astype(np.float64)
+        cand = idx.numpy()
+    else:
+        bound = np.full(m, np.inf)
+        cand = np.broadcast_to(np.arange(n), (m, n))
+    narrow = np.take_along_axis(joint.numpy(), cand, axis=1)
+    if cand.shape[1] > width:  # keep the `width` smallest; the others are at least their max
+        keep = np.argpartition(narrow, width - 1, axis=1)[:, :width]
+        cand = np.take_along_axis(cand, keep, axis=1)
+        narrow = np.take_along_axis(narrow, keep, axis=1)
+        bound = np.minimum(bound, narrow.max(axis=1).astype(np.float64))
+    narrow = narrow.astype(np.float64)
+    kth_narrow = np.partition(narrow, k, axis=1)[:, k]
+    exact = exact_max_norm(atoms, everything, ii[:, None], cand)  # (m, width')
+    pos = np.argpartition(exact, k, axis=1)[:, k]
+    rows = np.arange(m)
+    e, kth = exact[rows, pos], cand[rows, pos]
+    # a point outside the candidates can be within delta of the k-th only if the bound does not
+    # clear the narrow k-th value by 2 delta: settle those rows on all N points in float64
+    unsure = np.flatnonzero(bound <= kth_narrow + 2 * units.delta)
+    chunk = max(1, int(BLOCK_BYTES // (8 * n)))
+    for s in range(0, len(unsure), chunk):
+        r = unsure[s : s + chunk]
+        full = exact_max_norm(atoms, everything, ii[r, None], np.arange(n)[None, :])
+        p = np.argpartition(full, k, axis=1)[:, k]
+        e[r], kth[r] = full[np.arange(len(r)), p], p
+    return e, kth
+
+
+def _settle_band(
+    sp: np.ndarray,
+    cnt: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    e: np.ndarray,
+    kth: np.ndarray,
+    atoms: Sequence[np.ndarray],
+    sel: Sequence[int],
+    ii: np.ndarray,
+) -> np.ndarray:
+    """Extra counts from the points whose narrow distance is too close to the radius to tell."""
+    m = sp.shape[0]
+    add = np.zeros(m, dtype=np.int64)
+    n_band = np.count_nonzero(sp < hi[:, None], axis=1) - cnt
+    if not n_band.any():
+        return add
+    # usually the one point in the band is the k-th neighbour itself, at distance exactly e in
+    # the space holding its largest coordinate difference: settle it directly
+    d_kth = sp[np.arange(m), kth]
+    one = (n_band == 1) & (d_kth >= lo) & (d_kth < hi)
+    r1 = np.flatnonzero(one)
+    add[r1] = exact_max_norm(atoms, sel, ii[r1], kth[r1]) < e[r1]
+    rest = np.flatnonzero((n_band > 0) & ~one)
+    if len(rest):
+        sub = sp[rest]
+        flat = np.flatnonzero((sub >= lo[rest, None]) & (sub < hi[rest, None]))
+        r, j = np.divmod(flat, sp.shape[1])
+        inside = exact_max_norm(atoms, sel, ii[rest[r]], j) < e[rest[r]]
+        np.add.at(add, rest[r], inside.astype(np.int64))
+    return add
