@@ -44,7 +44,9 @@ HOOKS: dict[str, tuple[str, ...]] = {
     "run_info": (),
 }
 #: Class attributes the engine and the API read.
-CLASS_ATTRIBUTES: tuple[str, ...] = ("bench_options", "ddp_find_unused_parameters", "option_aliases", "multimodal")
+CLASS_ATTRIBUTES: tuple[str, ...] = (
+    "bench_options", "ddp_find_unused_parameters", "option_aliases", "multimodal", "tasks",
+)
 
 
 def _check_subclass(cls: type) -> None:
@@ -75,6 +77,8 @@ def _check_subclass(cls: type) -> None:
             ) from None
     if not isinstance(cls.bench_options, Mapping):
         raise ConfigError(f"{where}.bench_options must be a dict of method options, got {cls.bench_options!r}")
+    if not cls.tasks or not set(cls.tasks) <= {"classification", "regression"}:
+        raise ConfigError(f"{where}.tasks must name 'classification' and/or 'regression', got {cls.tasks!r}")
     if cls.ddp_find_unused_parameters not in (None, True, False):
         raise ConfigError(
             f"{where}.ddp_find_unused_parameters must be True, False or None, got {cls.ddp_find_unused_parameters!r}"
@@ -207,6 +211,9 @@ class FusionMethod(nn.Module, metaclass=_MethodMeta):
     ddp_find_unused_parameters: ClassVar[bool | None] = None
     #: Alternative option names, alias -> parameter (e.g. ITHP's ``lambda`` -> ``lam``).
     option_aliases: ClassVar[Mapping[str, str]] = {}
+    #: Task types the method's definition covers; another one is a ConfigError at construction
+    #: (a subclass states why in its own check), and ``bench`` leaves the method out there.
+    tasks: ClassVar[tuple[str, ...]] = ("classification", "regression")
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -225,6 +232,10 @@ class FusionMethod(nn.Module, metaclass=_MethodMeta):
         super().__init__()
         if unused:
             raise ConfigError(f"method '{self.name}' got unknown options: {', '.join(sorted(unused))}")
+        if spec.task not in self.tasks:
+            raise ConfigError(
+                f"method '{self.name}' is defined for {' and '.join(self.tasks)} only, got a {spec.task} task"
+            )
         self.spec = spec
         self.modality_names: tuple[str, ...] = tuple(modalities) if modalities else spec.names
         for m in self.modality_names:
