@@ -159,9 +159,9 @@ def test_mmib_kl_terms_and_deterministic_evaluation(bottleneck):
 
 def test_mmib_regression_and_options():
     data = regression_dataset(n=64).standardize()
-    out = MMIB(data.spec, hidden=8, embed_dim=4)(data.batch(torch.arange(8)))
+    out = MMIB(data.spec, bottleneck="both", hidden=8, embed_dim=4)(data.batch(torch.arange(8)))
     assert out.prediction.shape == (8,) and out.unimodal["a"].shape == (8,)
-    with pytest.raises(ConfigError, match="bottleneck must be one of both, unimodal, fused, got 'late'"):
+    with pytest.raises(ConfigError, match="bottleneck must be one of fused, unimodal, both, got 'late'"):
         MMIB(data.spec, bottleneck="late")
     with pytest.raises(ConfigError, match="beta must be a finite number >= 0"):
         MMIB(data.spec, beta=-1.0)

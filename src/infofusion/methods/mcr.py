@@ -76,7 +76,7 @@ class MCR(FusionMethod):
         game: str = "greedy",
         permutations: int = 8,
         fusion: str = "mlp",
-        unimodal_weight: float = 1.0,
+        unimodal_weight: float = 0.01,
         contrastive: float = 0.0,
         temperature: float = 0.5,
         ceb: float = 0.0,

@@ -21,7 +21,7 @@ from infofusion.interfaces import Batch, MethodOutput, TaskSpec
 from infofusion.methods.base import FusionMethod
 from infofusion.registry import register
 
-BOTTLENECKS = ("both", "unimodal", "fused")
+BOTTLENECKS = ("fused", "unimodal", "both")
 
 
 class GaussianBottleneck(nn.Module):
@@ -50,12 +50,12 @@ class MMIB(FusionMethod):
     ``bottleneck="unimodal"``: each modality's encoding passes a Gaussian bottleneck ``z_m``
     with its own head and task loss (``uni/<m>``) and KL (``kl/<m>``); the fused head reads the
     concatenated ``z_m``. ``"fused"``: the concatenated encodings pass one bottleneck ``z``
-    (``kl/fused``) before a linear head. ``"both"`` (default): both. KL terms are weighted by
+    (``kl/fused``) before a linear head (default). ``"both"``: both. KL terms are weighted by
     ``beta``; latents are their means at evaluation unless ``sample_eval``.
 
     Args:
         spec: the task.
-        bottleneck: ``both``, ``unimodal`` or ``fused``.
+        bottleneck: ``fused`` (default), ``unimodal`` or ``both``.
         beta: weight of every KL term (sum over latent dimensions, mean over the batch).
         latent_dim: size of each latent (default: ``embed_dim``).
         unimodal_weight: weight of each unimodal head's task loss (``unimodal``/``both``).
@@ -67,7 +67,7 @@ class MMIB(FusionMethod):
     def __init__(
         self,
         spec: TaskSpec,
-        bottleneck: str = "both",
+        bottleneck: str = "fused",
         beta: float = 1e-3,
         latent_dim: int | None = None,
         unimodal_weight: float = 1.0,
