@@ -21,7 +21,8 @@ from infofusion.registry import register
 
 @register("method", "i2m2")
 class I2M2(FusionMethod):
-    """Product of unimodal experts and a joint expert:
+    """Product of experts: the sum of unimodal and joint experts' log-probabilities.
+
     ``logits = sum_m log p_m(y | x_m) + log p_joint(y | x_1, ..., x_M)``.
 
     Every expert has its own encoders (the unimodal experts one each, the joint expert one per

@@ -23,8 +23,9 @@ from infofusion.registry import register
 
 @register("method", "lmf")
 class LowRankFusion(FusionMethod):
-    """Low-rank tensor fusion: ``h = sum_r w_r prod_m ([z_m; 1]^T W_m^(r)) + b`` feeds
-    ReLU-Dropout-Linear.
+    """Low-rank tensor fusion: TFN's tensor layer factorised into modality-specific factors.
+
+    ``h = sum_r w_r prod_m ([z_m; 1]^T W_m^(r)) + b`` feeds ReLU-Dropout-Linear.
 
     This is TFN with the first layer of its head (a linear map of the outer product of every
     ``[z_m; 1]``, ``(hidden, prod_m (d_m + 1))``) replaced by its rank-``rank`` factorisation;

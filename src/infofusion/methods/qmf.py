@@ -73,8 +73,7 @@ class QMF(FusionMethod):
     def normalized_history(self, index: torch.Tensor) -> torch.Tensor | None:
         """``(B, M)`` historical losses of the samples at ``index``, min-max scaled over the
         training split per modality; None before any history exists (outside the trainer)."""
-        store = self._modules.get("_sample_states")
-        if store is None or "history" not in store.tensors or self._train_index is None:  # type: ignore[operator]
+        if self._train_index is None:  # set with the state, in on_fit_start
             return None
         history = self.sample_state("history")
         train = history[self._train_index]  # (N_train, M)
