@@ -58,58 +58,68 @@ def test_game_signs_per_variant():
         competition_game("selfish", own)
 
 
-def _copies_influence(m, xa_perm, xv_perm, xa_ref, xv_ref, bias, perms):
-    """D_m written with separate copies of each contribution for the permuted branch and the
-    reference prediction (linear fusion): plain probabilities, no shared code with the method."""
-    branch = {"a": xa_perm, "v": xv_perm}
-    moved = branch[m][perms]  # (P, B, C)
-    other = branch["v" if m == "a" else "a"]
-    p = torch.softmax(moved + other + bias, -1)
-    q = torch.softmax(xa_ref + xv_ref + bias, -1).unsqueeze(0)
+def _copies_influence(m, perm_branch, ref, bias, perms):
+    """D_m written with one separate copy of every contribution for the permuted branch and one
+    for the reference prediction (linear fusion): plain probabilities, no code shared with the
+    method, no detach."""
+    moved = perm_branch[m][perms]  # (P, B, C)
+    others = sum(x for k, x in perm_branch.items() if k != m)
+    p = torch.softmax(moved + others + bias, -1)
+    q = torch.softmax(sum(ref.values()) + bias, -1).unsqueeze(0)
     mid = (p + q) / 2
     return (0.5 * (p * (p / mid).log()).sum(-1) + 0.5 * (q * (q / mid).log()).sum(-1)).mean()
 
 
-@pytest.mark.parametrize("game", ["greedy", "independent", "collaborative"])
-def test_game_gradient_paths(game):
-    """The gradient of the game reaching each modality's contribution equals the formula with
-    the detached paths made explicit (one copy of each contribution per path):
+def _modalities_dataset(n_mod):
+    from infofusion.data.dataset import MultimodalDataset
 
-    * greedy: grad_a = -dD_a/d(a in D_a's permuted branch) + dD_v/d(a in D_v's permuted branch)
-      -- the reference prediction's gradient cancels between D^(own) and D^(rest);
-    * independent: grad_a = -(dD_a/da_perm + dD_a/da_ref) - dD_v/da_ref;
-    * collaborative: grad_a = -d(D_a + D_v)/da through every path.
+    gen = torch.Generator().manual_seed(0)
+    x = {f"m{k}": torch.randn(24, 2, generator=gen).numpy() for k in range(n_mod)}
+    return MultimodalDataset(x, (torch.arange(24) % 2).numpy(), name="toy")
+
+
+@pytest.mark.parametrize("n_mod", [2, 3])
+@pytest.mark.parametrize("game", ["greedy", "independent", "collaborative"])
+def test_game_gradient_paths(game, n_mod):
+    """The gradient of the game reaching each modality's contribution equals the formula with
+    the detached paths made explicit (copies ``k_perm`` in D_m's permuted prediction and
+    ``k_ref`` in its reference); with three modalities each one plays against the rest:
+
+    * greedy: grad_k = -dD_k/dk_perm + sum_{m != k} dD_m/dk_perm -- the reference prediction's
+      gradient cancels between D^(own) and D^(rest);
+    * independent: grad_k = -dD_k/dk_perm - sum_m dD_m/dk_ref;
+    * collaborative: grad_k = -sum_m (dD_m/dk_perm + dD_m/dk_ref).
     """
-    data = xor_dataset(n=32)
+    data = _modalities_dataset(n_mod)
+    names = data.names
     method = _mcr(data, fusion="linear", game=game, permutations=5).train()
     batch = data.batch(torch.arange(12))
     gen = torch.Generator().manual_seed(0)
-    xa = torch.randn(12, 2, generator=gen, requires_grad=True)
-    xv = torch.randn(12, 2, generator=gen, requires_grad=True)
+    x = {k: torch.randn(12, 2, generator=gen, requires_grad=True) for k in names}
     method._step = 3
     perms = method.draw_permutations(5, batch)
-    value = method._game_term({"a": xa, "b": xv}, batch, {})
-    ga, gv = torch.autograd.grad(value, (xa, xv))
+    value = method._game_term(x, batch, {})
+    got = dict(zip(names, torch.autograd.grad(value, list(x.values())), strict=True))
 
     bias = method.bias.detach()
-    copies = [t.detach().clone().requires_grad_(True) for t in (xa, xa, xv, xv)]  # a_perm, a_ref, v_perm, v_ref
-    grads = {}
-    for m in ("a", "v"):
-        d = _copies_influence(m, copies[0], copies[2], copies[1], copies[3], bias, perms)
-        grads[m] = torch.autograd.grad(d, copies)  # (a_perm, a_ref, v_perm, v_ref)
+    grads = {}  # m -> (k -> dD_m/dk_perm, k -> dD_m/dk_ref)
+    for m in names:
+        perm_branch = {k: v.detach().clone().requires_grad_(True) for k, v in x.items()}
+        ref = {k: v.detach().clone().requires_grad_(True) for k, v in x.items()}
+        d = _copies_influence(m, perm_branch, ref, bias, perms)
+        g = torch.autograd.grad(d, [*perm_branch.values(), *ref.values()])
+        grads[m] = (dict(zip(names, g[: len(names)], strict=True)), dict(zip(names, g[len(names):], strict=True)))
+    for k in names:
+        if game == "greedy":
+            expect = -grads[k][0][k] + sum(grads[m][0][k] for m in names if m != k)
+        elif game == "independent":
+            expect = -grads[k][0][k] - sum(grads[m][1][k] for m in names)
+        else:
+            expect = -sum(grads[m][0][k] + grads[m][1][k] for m in names)
+        torch.testing.assert_close(got[k], expect, rtol=1e-5, atol=1e-7)
+        assert got[k].abs().sum() > 0
     if game == "greedy":
-        expect_a = -grads["a"][0] + grads["v"][0]
-        expect_v = -grads["v"][2] + grads["a"][2]
         assert value.item() == pytest.approx(0.0, abs=1e-7)  # own and rest share their value
-    elif game == "independent":
-        expect_a = -(grads["a"][0] + grads["a"][1]) - grads["v"][1]
-        expect_v = -(grads["v"][2] + grads["v"][3]) - grads["a"][3]
-    else:
-        expect_a = -sum(grads[m][0] + grads[m][1] for m in ("a", "v"))
-        expect_v = -sum(grads[m][2] + grads[m][3] for m in ("a", "v"))
-    torch.testing.assert_close(ga, expect_a, rtol=1e-5, atol=1e-7)
-    torch.testing.assert_close(gv, expect_v, rtol=1e-5, atol=1e-7)
-    assert ga.abs().sum() > 0 and gv.abs().sum() > 0
 
 
 def test_game_weight_changes_the_optimised_gradient():
