@@ -241,11 +241,10 @@ class MCR(FusionMethod):
         perms = self.draw_permutations(self.permutations, batch)  # (P, B)
         need = GAMES[self.game]
         terms: dict[str, dict[str, torch.Tensor]] = {k: {} for k in need}
-        total = sum(parts.values())
-        reference = self._clean_head(total + self.bias)  # the unpermuted prediction, with gradient
+        reference = self._clean_head(sum(parts.values()) + self.bias)  # the unpermuted prediction, with gradient
         for m in self.modality_names:
             moved = parts[m][perms]  # (P, B, W)
-            rest = total - parts[m]  # the other modalities' contribution, (B, W)
+            rest = sum(parts[k] for k in self.modality_names if k != m)  # the others' contribution, (B, W)
             paths = {
                 "own": (moved, rest.detach()),  # gradient through m's path only
                 "rest": (moved.detach(), rest),  # through the other modalities' paths only
@@ -268,9 +267,9 @@ class MCR(FusionMethod):
         """Per-sample influence of each modality (and, for classification, the share of
         permutations under which the prediction stays correct)."""
         perms = self.draw_permutations(self.diagnostic_permutations, batch)
-        total = sum(parts.values())
         for m in self.modality_names:
-            permuted = self._permuted_prediction(parts[m][perms], total - parts[m])  # (P, B, ...)
+            rest = sum(parts[k] for k in self.modality_names if k != m)
+            permuted = self._permuted_prediction(parts[m][perms], rest)  # (P, B, ...)
             diagnostics[self._diag_key(m)] = self.influence(permuted, pred).mean(0)
             if self.spec.task == "classification":
                 diagnostics[f"perm_correct/{m}"] = (permuted.argmax(-1) == batch.y.unsqueeze(0)).float().mean(0)
