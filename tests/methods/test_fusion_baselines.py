@@ -198,3 +198,15 @@ def test_lmf_method_and_any_number_of_modalities():
     assert sum(p.numel() for p in method.factors) == 3 * 2 * 5 * 6  # linear in M, not (d+1)^M
     with pytest.raises(ConfigError, match="rank must be an integer >= 1, got 0"):
         LowRankFusion(data.spec, rank=0)
+
+
+def test_bench_leaves_classification_only_methods_out_of_regression_data(tmp_path, monkeypatch):
+    import infofusion.api as api
+
+    monkeypatch.setattr(api, "_as_dataset", lambda spec, options=None: (regression_dataset(n=80), spec))
+    plan = api.bench_plan(["joint", "qmf", "i2m2", "mcr"], ["reg"])
+    assert [run[1] for run in plan] == ["joint", "mcr"]
+    records, table = api.bench(methods=["joint", "qmf"], datasets=["reg"], seeds=1, out_dir=tmp_path,
+                               config=TrainConfig(epochs=1, progress=False), progress=False)
+    assert [r.config["label"] for r in records] == ["joint"]
+    assert "- `qmf` not run on `reg`: defined for classification only" in table
