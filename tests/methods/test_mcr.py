@@ -221,7 +221,7 @@ def test_ceb_term_does_not_train_the_prediction():
 
 
 # ------------------------------------------------------------------ stages and options
-def test_pretraining_stages_train_one_modality_each():
+def test_pretraining_stages_are_declared_per_modality():
     data = xor_dataset(n=160).standardize()
     method = _mcr(data)
     stages = method.stages()
@@ -233,29 +233,6 @@ def test_pretraining_stages_train_one_modality_each():
     assert weights["uni/b"] == 1.0 and weights["uni/a"] == 0.0 and weights["task"] == 0.0
     method._stage = "main"
     assert method.loss_weights()["mcr"] == 0.1
-
-    from infofusion.training import fit
-
-    snapshots = {}
-    hook = method.on_stage_start
-
-    def snapshot(stage, trainer):
-        snapshots[stage.name] = {n: p.detach().clone() for n, p in method.named_parameters()}
-        hook(stage, trainer)
-
-    method.on_stage_start = snapshot
-    method.pretrain_epochs = 1
-    result = fit(method, data, TrainConfig(epochs=1, device="cpu", progress=False, seed=0))
-    assert [r.name for r in result.stages] == ["pretrain:a", "pretrain:b", "main"]
-    snapshots["end"] = {n: p.detach().clone() for n, p in method.named_parameters()}
-
-    def changed(a, b):
-        return {n for n in snapshots[a] if not torch.equal(snapshots[a][n], snapshots[b][n])}
-
-    names = set(snapshots["end"])
-    assert changed("pretrain:a", "pretrain:b") == {n for n in names if n.startswith(("encoders.a.", "uni_heads.a."))}
-    assert changed("pretrain:b", "main") == {n for n in names if n.startswith(("encoders.b.", "uni_heads.b."))}
-    assert {"proj.a.weight", "proj.b.weight", "bias"} <= changed("main", "end")
 
 
 def test_options_are_checked():
@@ -281,23 +258,44 @@ def test_regression_uses_squared_differences():
     assert _mcr(data).stages()[0].metric == "a/MAE"
 
 
-def test_resumed_run_draws_the_same_permutations(tmp_path):
-    """Permutations are a function of (seed, rank, stage, epoch, step), not of a generator's
-    history, so a run resumed from its checkpoint ends bit-identical to an uninterrupted one."""
+def test_stages_and_resume(tmp_path):
+    """Each pre-training stage trains its modality's encoder and unimodal head only; the fused
+    stage trains the fusion. Permutations are a function of (seed, rank, stage, epoch, step),
+    not of a generator's history, so a run resumed from its checkpoint ends bit-identical to
+    an uninterrupted one."""
     from infofusion.training import fit
 
     data = xor_dataset(n=160).standardize()
+    snapshots = {}
 
-    def run(epochs, ckpt, resume=False):
+    def run(epochs, ckpt, resume=False, watch=False):
         method = _mcr(data, pretrain_epochs=1)
+        if watch:
+            hook = method.on_stage_start
+
+            def snapshot(stage, trainer):
+                snapshots[stage.name] = {n: p.detach().clone() for n, p in method.named_parameters()}
+                hook(stage, trainer)
+
+            method.on_stage_start = snapshot
         cfg = TrainConfig(epochs=epochs, patience=0, device="cpu", progress=False, seed=3,
                           checkpoint_dir=str(ckpt), resume=resume)
-        fit(method, data, cfg)
-        return torch.load(ckpt / "last.pt", weights_only=True)["model"]
+        result = fit(method, data, cfg)
+        return result, torch.load(ckpt / "last.pt", weights_only=True)["model"]
 
-    whole = run(4, tmp_path / "whole")
+    result, whole = run(4, tmp_path / "whole", watch=True)
+    assert [r.name for r in result.stages] == ["pretrain:a", "pretrain:b", "main"]
+    names = set(whole) & set(snapshots["main"])
+
+    def changed(a, b):
+        return {n for n in names if not torch.equal(snapshots[a][n], snapshots[b][n])}
+
+    assert changed("pretrain:a", "pretrain:b") == {n for n in names if n.startswith(("encoders.a.", "uni_heads.a."))}
+    assert changed("pretrain:b", "main") == {n for n in names if n.startswith(("encoders.b.", "uni_heads.b."))}
+    assert {"proj.a.weight", "proj.b.weight", "bias"} <= {n for n in names if not torch.equal(snapshots["main"][n], whole[n])}
+
     run(2, tmp_path / "parts")
-    resumed = run(4, tmp_path / "parts", resume=True)
+    _, resumed = run(4, tmp_path / "parts", resume=True)
     assert whole.keys() == resumed.keys()
     for k in whole:
         assert torch.equal(whole[k], resumed[k]), k
