@@ -1,7 +1,8 @@
 """One Markdown table from ``infofusion bench`` records: accuracy, synergy indicators and time
 relative to joint fusion, per dataset and method.
 
-Columns: test accuracy, ``synergy_separate`` (share of test samples the method gets right while
+Columns: test accuracy (validation accuracy of the same selected weights beside it),
+``synergy_separate`` (share of test samples the method gets right while
 every separately trained unimodal model of the same seed errs), ``synergy_branches`` (same
 against the method's own unimodal branches, where it has them), and the training epoch time
 (``timings.train_epoch_mean``) and whole fit time (``timings.fit``) divided by joint fusion's of
@@ -42,12 +43,14 @@ def main() -> None:
         if key not in by_cell:
             order.append(key)
         by_cell[key][r.seed] = r
-    print("| data | method | seeds | accuracy | synergy_separate | synergy_branches | epoch time / joint | fit time / joint |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| data | method | seeds | accuracy | valid accuracy | synergy_separate | synergy_branches "
+          "| epoch time / joint | fit time / joint |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for data, method in order:
         runs = by_cell[(data, method)]
         joint = by_cell.get((data, "joint"), {})
         acc = [r.metrics.get("test/accuracy") for r in runs.values()]  # type: ignore[attr-defined]
+        val = [r.metrics.get("valid/accuracy") for r in runs.values()]  # type: ignore[attr-defined]
         sep = [r.metrics.get("test/synergy_separate") for r in runs.values()]  # type: ignore[attr-defined]
         br = [r.metrics.get("test/synergy_branches") for r in runs.values()]  # type: ignore[attr-defined]
         ratios: dict[str, list[float]] = {"train_epoch_mean": [], "fit": []}
@@ -57,7 +60,7 @@ def main() -> None:
                 continue
             for k in ratios:
                 ratios[k].append(r.timings[k] / ref.timings[k])  # type: ignore[attr-defined]
-        print(f"| {data} | {method} | {len(runs)} | {_cell(acc)} | {_cell(sep)} | {_cell(br)} | "
+        print(f"| {data} | {method} | {len(runs)} | {_cell(acc)} | {_cell(val)} | {_cell(sep)} | {_cell(br)} | "
               f"{_cell(ratios['train_epoch_mean'], 2)} | {_cell(ratios['fit'], 2)} |")
 
 
