@@ -251,16 +251,20 @@ def bench_plan(
 ) -> list[tuple[str, str, dict[str, Any], str]]:
     """(data spec, method, options, label) for every run of a benchmark.
 
-    Every registered method runs on every dataset, with the options its class declares in
-    ``bench_options``; ``unimodal`` runs once per modality.
+    Every registered method runs on every dataset whose task its definition covers (the class's
+    ``tasks``), with the options its class declares in ``bench_options``; ``unimodal`` runs once
+    per modality.
     """
     from infofusion.registry import get, list_components
 
     methods = list(methods or list_components("method"))
     plan = []
     for spec in datasets or QUICK_DATASETS:
-        names = _as_dataset(spec)[0].names
+        ds = _as_dataset(spec)[0]
+        names = ds.names
         for m in methods:
+            if ds.task not in get("method", m).tasks:
+                continue  # e.g. a classification-only method on a regression dataset
             # a method may declare the settings it should be benchmarked with (e.g. ITHP's
             # automatic modality order instead of the dataset's order)
             options = dict(get("method", m).bench_options)
@@ -311,6 +315,7 @@ def bench(
     from infofusion.interfaces import new_run_id, run_scope
     from infofusion.io_paths import check_writable
     from infofusion.progress import Progress
+    from infofusion.registry import get, list_components
     from infofusion.report import html_table, markdown_table, summarize
 
     run_id = run_id or new_run_id()
@@ -334,6 +339,11 @@ def bench(
         except MissingDependencyError as exc:
             notes.append(f"- skipped `{spec}`: {exc}")
     plan = bench_plan(methods, usable)
+    for spec in usable:
+        ran = {run[1] for run in plan if run[0] == spec}
+        for m in methods or list_components("method"):
+            if m not in ran:
+                notes.append(f"- `{m}` not run on `{spec}`: defined for {' and '.join(get('method', m).tasks)} only")
     records: list[RunRecord] = []
     from itertools import groupby
 

@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 import torch
 
+from infofusion.errors import ConfigError
 from infofusion.interfaces import MethodOutput
-from infofusion.registry import create, list_components
+from infofusion.registry import create, get, list_components
 from tests.helpers import regression_dataset, xor_dataset
 
 METHODS = list_components("method")
@@ -29,6 +30,10 @@ def test_forward_backward_contract(name, kind):
         "regression": lambda: regression_dataset(n=64),
         "sequence": lambda: xor_dataset(n=64, sequence=True),
     }[kind]().standardize()
+    if data.task not in get("method", name).tasks:  # declared out of the method's definition
+        with pytest.raises(ConfigError, match=f"{name}.*classification only.*regression"):
+            _build(name, data)
+        return
     method = _build(name, data)
     batch = data.batch(torch.arange(16))
     out = method(batch)
@@ -80,7 +85,6 @@ def test_multimodal_methods_use_every_modality(name):
 
 
 def test_unknown_option_is_a_typed_error():
-    from infofusion.errors import ConfigError
 
     data = xor_dataset(n=32)
     with pytest.raises(ConfigError, match="unknown options: bogus"):
@@ -93,8 +97,6 @@ def test_recorded_options_rebuild_the_method(name):
     and of the bases its **kwargs reach, with the value given or the default; building the
     class again from the record gives the same model."""
     import inspect
-
-    from infofusion.registry import get
 
     data = xor_dataset(n=32)
     cls = get("method", name)
@@ -123,8 +125,6 @@ def test_ithp_record_has_every_option_and_the_alias():
 
 
 def test_unknown_option_names_a_close_match():
-    from infofusion.errors import ConfigError
-
     data = xor_dataset(n=32)
     with pytest.raises(ConfigError, match="unknown options: hiden \\(did you mean 'hidden'\\?\\)"):
         create("method", "late", spec=data.spec, hiden=16)

@@ -2,7 +2,19 @@
 
 from __future__ import annotations
 
-from infofusion.methods import ensemble, ithp, joint, late, tfn, unimodal  # noqa: F401  (registration)
+from infofusion.methods import (  # noqa: F401  (registration)
+    ensemble,
+    i2m2,
+    ithp,
+    joint,
+    late,
+    lmf,
+    mcr,
+    mmib,
+    qmf,
+    tfn,
+    unimodal,
+)
 from infofusion.methods.base import FusionMethod
 
 __all__ = ["FusionMethod"]

@@ -46,7 +46,8 @@ HOOKS: dict[str, tuple[str, ...]] = {
 }
 #: Class attributes the engine and the API read.
 CLASS_ATTRIBUTES: tuple[str, ...] = (
-    "bench_options", "ddp_find_unused_parameters", "option_aliases", "option_rules", "multimodal"
+    "bench_options", "ddp_find_unused_parameters", "option_aliases", "option_rules", "multimodal",
+    "tasks",
 )
 
 
@@ -81,6 +82,8 @@ def _check_subclass(cls: type) -> None:
         raise ConfigError(f"{where}.option_rules must map option names to infofusion.validation.Rule, got {rules!r}")
     if not isinstance(cls.bench_options, Mapping):
         raise ConfigError(f"{where}.bench_options must be a dict of method options, got {cls.bench_options!r}")
+    if not cls.tasks or not set(cls.tasks) <= {"classification", "regression"}:
+        raise ConfigError(f"{where}.tasks must name 'classification' and/or 'regression', got {cls.tasks!r}")
     if cls.ddp_find_unused_parameters not in (None, True, False):
         raise ConfigError(
             f"{where}.ddp_find_unused_parameters must be True, False or None, got {cls.ddp_find_unused_parameters!r}"
@@ -250,6 +253,9 @@ class FusionMethod(nn.Module, metaclass=_MethodMeta):
         "encoder": Rule(choices=("auto", *ENCODERS)),
         "modalities": Rule(nonempty=True),
     }
+    #: Task types the method's definition covers; another one is a ConfigError at construction
+    #: (a subclass states why in its own check), and ``bench`` leaves the method out there.
+    tasks: ClassVar[tuple[str, ...]] = ("classification", "regression")
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -270,6 +276,10 @@ class FusionMethod(nn.Module, metaclass=_MethodMeta):
         super().__init__()
         if unused:
             raise ConfigError(f"method '{self.name}' got unknown options: {', '.join(sorted(unused))}")
+        if spec.task not in self.tasks:
+            raise ConfigError(
+                f"method '{self.name}' is defined for {' and '.join(self.tasks)} only, got a {spec.task} task"
+            )
         if regression_loss not in ("mse", "cs_ib"):
             raise ConfigError(f"option 'regression_loss' must be 'mse' or 'cs_ib', got {regression_loss!r}")
         if regression_loss == "cs_ib" and spec.task != "regression":
