@@ -72,6 +72,7 @@ def train(
     data_options: dict[str, Any] | None = None,
     plots_dir: str | Path | None = None,
     per_sample_dir: str | Path | None = None,
+    probe: bool = False,
 ) -> list[RunRecord]:
     """Train ``method`` on ``data`` once per seed; one record per seed.
 
@@ -93,6 +94,10 @@ def train(
             outputs, the method's diagnostics such as gate weights, and the dataset's
             per-sample ground truth where it has one) as ``.npz``
             (:mod:`infofusion.report.per_sample`); the path goes to ``extra["per_sample"]``.
+        probe: fit a linear probe on each modality's frozen encoder outputs after training
+            (:mod:`infofusion.evaluation.probe`); adds ``<split>/probe/<modality>/accuracy``
+            (``mae`` for regression) to the metrics and the seconds it took to
+            ``timings["probe"]``. A method without per-modality encoders is a ``ConfigError``.
 
     Returns:
         One :class:`RunRecord` per seed (kind ``"train"``).
@@ -133,6 +138,16 @@ def train(
             )
         method_cfg = result.method.get_params()
         extra.update(result.method.run_info())
+        metrics, timings = dict(result.metrics), dict(result.timings)
+        if probe:
+            from infofusion.evaluation.probe import linear_probe, probe_metrics
+
+            tp = time.perf_counter()
+            probes = linear_probe(result.method, result.data, batch_size=cfg.eval_batch_size)
+            metrics.update(probe_metrics(probes))
+            timings["probe"] = time.perf_counter() - tp
+            extra["probe"] = {m: {"regularization": r.regularization, "selected_on": r.selected_on}
+                              for m, r in probes.items()}
         rec = RunRecord(
             kind="train",
             config={
@@ -145,8 +160,8 @@ def train(
                 "train": cfg.to_dict(),
             },
             seed=seed,
-            metrics=result.metrics,
-            timings={**result.timings, "wall": time.perf_counter() - t0},
+            metrics=metrics,
+            timings={**timings, "wall": time.perf_counter() - t0},
             versions=vers,
             extra=extra,
         )
@@ -200,6 +215,7 @@ def bench(
     out_dir: str | Path = "results/bench",
     config: Any = None,
     progress: bool = True,
+    probe: bool | None = None,
 ) -> tuple[list[RunRecord], str]:
     """Run every registered method on the built-in datasets; write records and a table.
 
@@ -211,6 +227,9 @@ def bench(
         config: base :class:`TrainConfig` (default: :func:`bench_config`, quick or full budget).
         progress: a bar on a terminal; one line per finished run (:func:`run_line`) when the
             output is a file, pipe or CI log.
+        probe: linear probes on each encoder (see :func:`train`) for every method that has
+            per-modality encoders; ``None`` (default) probes only on datasets that name a
+            ``weak_modality`` in their info (the synthetic imbalance tasks).
 
     Returns:
         (records, markdown table). Datasets whose optional dependency is missing are skipped
@@ -253,10 +272,12 @@ def bench(
                 outputs[(rec.config["label"], rec.seed)] = result.test_outputs
                 bar.advance(run_line(rec, data=spec))
 
+            probe_ds = bool(ds.info.get("weak_modality")) if probe is None else probe
             for _, method, options, label in runs:
                 bar.describe(f"{spec} · {label}")
                 spec_records += train(method, ds, seeds=seeds, config=config, method_options=options,
-                                      label=label, on_result=keep)
+                                      label=label, on_result=keep,
+                                      probe=probe_ds and _exposes_features(method, options, ds))
             if ds.task == "classification":
                 add_separate_synergy(spec_records, outputs)
             for r in spec_records:
@@ -272,6 +293,18 @@ def bench(
     (out / "table.md").write_text(table, encoding="utf-8")
     (out / "table.html").write_text(html_table(rows, metric_cols), encoding="utf-8")
     return records, table
+
+
+def _exposes_features(method: str, options: dict[str, Any], dataset: Any) -> bool:
+    """Whether ``method`` (built with ``options`` for ``dataset``) has per-modality encoder
+    outputs for the linear probe."""
+    import torch
+
+    from infofusion.registry import create
+
+    built = create("method", method, spec=dataset.spec, **options).eval()
+    with torch.no_grad():
+        return bool(built.modality_features(dataset.batch(dataset.indices("train")[:2])))
 
 
 def bench_config(quick: bool = True) -> Any:
@@ -323,7 +356,8 @@ def _bench_columns(records: Sequence[RunRecord]) -> list[str]:
 
     keys = {k for r in records for k in r.metrics}
     extra = [k for k in ("test/synergy_separate", "test/synergy_branches") if k in keys]
-    return headline_metrics(list(records), limit=4 - len(extra)) + extra
+    probes = sorted(k for k in keys if k.startswith("test/probe/"))
+    return headline_metrics(list(records), limit=4 - len(extra)) + extra + probes
 
 
 def estimate_mi(x: Any, y: Any, z: Any = None, estimator: str = "auto", **params: Any) -> Any:

@@ -40,6 +40,7 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(Path("results/train.jsonl"), "--out", help="JSON-lines file receiving one record per seed."),
         plots: Path | None = typer.Option(None, "--plots", help="Folder for the method's own plots (e.g. ITHP's information plane)."),
         per_sample: Path | None = typer.Option(None, "--per-sample", help="Folder for each seed's per-sample test outputs (.npz: predictions, branch outputs, diagnostics such as gate weights)."),
+        probe: bool = typer.Option(False, "--probe/--no-probe", help="Linear probe on each modality's frozen encoder outputs (test/probe/<modality>/accuracy)."),
         **train_options: Any,
     ) -> None:
         """Train a method on a dataset over seeds and print mean ± std of the test metrics.
@@ -62,12 +63,14 @@ def register(app: typer.Typer) -> None:
             records = api_train(method, data, seeds=list(range(seed_start, seed_start + seeds)), config=cfg,
                                 method_options=opts, out=out if main else None,
                                 data_options=parse_options(data_options), plots_dir=plots, per_sample_dir=per_sample,
+                                probe=probe,
                                 on_result=lambda rec, _: progress.advance(run_line(rec)))
         if not main:
             return
         from infofusion.report.tables import headline_metrics
 
         keys = headline_metrics(records)
+        keys += sorted({k for r in records for k in r.metrics if k.startswith("test/probe/")})
         _print_table(summarize(records, keys), keys)
         extra = records[-1].extra
         if "modality_order" in extra:
@@ -87,6 +90,7 @@ def register(app: typer.Typer) -> None:
         seeds: int | None = typer.Option(None, "--seeds"),
         out_dir: Path = typer.Option(Path("results/bench"), "--out", help="Folder for results.jsonl, table.md and table.html."),
         progress: bool = typer.Option(True, "--progress/--no-progress", help="Bar on a terminal, one line per run otherwise."),
+        probe: bool | None = typer.Option(None, "--probe/--no-probe", help="Linear probe on each encoder (default: only on datasets with a weak modality, the synthetic imbalance tasks)."),
         **train_options: Any,
     ) -> None:
         """Run every registered method on the built-in datasets; write a Markdown table.
@@ -101,7 +105,7 @@ def register(app: typer.Typer) -> None:
         given = dataclass_values(TrainConfig, train_options, drop_none=True)
         config = dataclasses.replace(bench_config(quick), **given) if given else None
         _, table = api_bench(quick=quick, methods=methods, datasets=datasets, seeds=seeds, out_dir=out_dir,
-                             progress=progress, config=config)
+                             progress=progress, config=config, probe=probe)
         typer.echo(table)
         typer.echo(f"written: {out_dir / 'results.jsonl'}, {out_dir / 'table.md'}, {out_dir / 'table.html'}")
 

@@ -22,6 +22,7 @@ __all__ = [
     "mmpareto_weights",
     "ogm_coefficients",
     "others_mean",
+    "pareto_combine",
     "shapley_from_coalitions",
 ]
 
@@ -148,6 +149,38 @@ def mmpareto_weights(g_multi: torch.Tensor, g_uni: torch.Tensor) -> tuple[float,
         return 0.5, 0.5, cos
     w1, w2 = min_norm_weights(g_multi, g_uni)
     return w1, w2, cos
+
+
+def pareto_combine(
+    g_multi: Sequence[torch.Tensor], g_uni: Sequence[torch.Tensor], gamma: float = 1.0
+) -> tuple[list[torch.Tensor], tuple[float, float, float]]:
+    """MMPareto's gradient of one encoder from its multimodal and unimodal gradients.
+
+    With ``(w_m, w_u)`` from :func:`mmpareto_weights` over the whole encoder (all tensors
+    flattened together), each tensor's combined gradient is ``d = 2 (w_m g_m + w_u g_u)``;
+    when ``||d||`` is below the norm of the tensor's original gradient ``g_m + g_u`` it is
+    rescaled to that norm (the reference code's rule, per tensor), and the result is multiplied
+    by ``gamma``. When the two gradients agree (``w = 1/2, 1/2``) this is ``gamma (g_m + g_u)``.
+
+    Args:
+        g_multi, g_uni: the encoder's gradients of the multimodal and of its unimodal loss,
+            one tensor per parameter (same shapes).
+        gamma: the final factor.
+
+    Returns:
+        (one combined tensor per parameter, ``(w_m, w_u, cosine)``).
+    """
+    flat_m = torch.cat([g.reshape(-1) for g in g_multi])
+    flat_u = torch.cat([g.reshape(-1) for g in g_uni])
+    w_m, w_u, cos = mmpareto_weights(flat_m, flat_u)
+    out = []
+    for gm, gu in zip(g_multi, g_uni, strict=True):
+        d = 2.0 * (w_m * gm + w_u * gu)
+        n_new, n_orig = float(d.norm()), float((gm + gu).norm())
+        if 0.0 < n_new < n_orig:
+            d = d * (n_orig / n_new)
+        out.append(d * gamma)
+    return out, (w_m, w_u, cos)
 
 
 def coalition_masks(n: int) -> torch.Tensor:

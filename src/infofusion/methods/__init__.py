@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
-from infofusion.methods import ensemble, ithp, joint, late, tfn, unimodal  # noqa: F401  (registration)
-from infofusion.methods import agm, mlb, mmpareto, ogm_ge  # noqa: F401  (registration)
+from infofusion.methods import (  # noqa: F401  (registration)
+    agm,
+    ensemble,
+    ithp,
+    joint,
+    late,
+    mlb,
+    mmpareto,
+    ogm_ge,
+    tfn,
+    unimodal,
+)
 from infofusion.methods.base import FusionMethod
 
 __all__ = ["FusionMethod"]

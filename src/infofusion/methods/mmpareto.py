@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from infofusion.functional.gradients import mmpareto_weights
+from infofusion.functional.gradients import pareto_combine
 from infofusion.interfaces import Batch, MethodOutput, TaskSpec
 from infofusion.methods._balancing import BalancingFusion
 from infofusion.registry import register
@@ -81,14 +81,13 @@ class MMPareto(BalancingFusion):
             total = self.encoder_gradient(m)
             g_uni = g_uni_flat[m].to(total.dtype)
             g_mm = total - g_uni
-            w_mm, w_uni, cos = mmpareto_weights(g_mm, g_uni)
-            weights[m] = (w_mm, w_uni, cos)
-            combined = 2.0 * (w_mm * g_mm + w_uni * g_uni)
-            for p, new, orig in zip(params, combined.split(sizes), total.split(sizes), strict=True):
-                n_new, n_orig = float(new.norm()), float(orig.norm())
-                if n_new > 0 and n_orig > n_new:
-                    new = new * (n_orig / n_new)
-                grad = (new * self.gamma).view_as(p)
+            shapes = [p.shape for p in params]
+            combined, weights[m] = pareto_combine(
+                [g.view(s) for g, s in zip(g_mm.split(sizes), shapes, strict=True)],
+                [g.view(s) for g, s in zip(g_uni.split(sizes), shapes, strict=True)],
+                self.gamma,
+            )
+            for p, grad in zip(params, combined, strict=True):
                 if p.grad is None:
                     p.grad = grad.clone()
                 else:
