@@ -309,18 +309,19 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def ddp_runs(tmp_path_factory):
-    """The four methods trained in one process and in two gloo processes (one launch each)."""
+    """The four methods trained in this process and in two gloo processes (one launch)."""
+    from tests.methods.balancing_job import METHODS, run
+
     tmp = tmp_path_factory.mktemp("balancing_ddp")
-    single, ddp = tmp / "single.json", tmp / "ddp.json"
+    ddp = tmp / "ddp.json"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    subprocess.run([sys.executable, str(JOB), str(single)], cwd=ROOT, env=env, check=True,
-                   capture_output=True, text=True, timeout=300)
+    single = json.loads(json.dumps({name: run(name, 2) for name in METHODS}))  # this process
     subprocess.run(
         [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_addr", "127.0.0.1",
          "--master_port", str(_free_port()), str(JOB), str(ddp)],
         cwd=ROOT, env=env, check=True, capture_output=True, text=True, timeout=300,
     )
-    return json.loads(single.read_text()), json.loads(ddp.read_text())
+    return single, json.loads(ddp.read_text())
 
 
 @pytest.mark.parametrize("name", ["ogm_ge", "agm", "mlb", "mmpareto"])
