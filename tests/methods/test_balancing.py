@@ -220,10 +220,8 @@ def test_agm_coefficient_running_mean_and_gradient_paths(data):
     # reference: the same responses without modulation, each path's gradient scaled by hand
     method.zero_grad()
     method.eval()  # no further coefficient update; dropout is 0 so the values are the same
-    from infofusion.methods._balancing import batch_zero_features
-
     h = method.encode(method.encoders, batch)
-    r = method.responses(h, batch_zero_features(method, batch))
+    r = method.responses(h, method.zero_input_features(batch))
     pred = r["a"] + r["b"]
     g = torch.autograd.grad(F.cross_entropy(pred, batch.y), pred, retain_graph=True)[0]
     params = [p for _, p in method.named_parameters()]

@@ -130,6 +130,11 @@ class BalancingFusion(FusionMethod):
         phi = shapley_from_coalitions(torch.stack(values))  # (M, B, C)
         return {m: self.shape_prediction(phi[i]) for i, m in enumerate(names)}
 
+    def zero_input_features(self, batch: Batch) -> dict[str, torch.Tensor]:
+        """Each encoder's output on an all-zero input of the batch's shape (padding masks kept):
+        AGM's "padded" modality. With standardised inputs zero is the training mean."""
+        return {m: self.encoders[m](torch.zeros_like(batch.x[m]), batch.mask(m)) for m in self.modality_names}
+
     # ------------------------------------------------------------------ batch statistics
     def score_sums(self, outputs: dict[str, torch.Tensor], y: torch.Tensor) -> dict[str, torch.Tensor]:
         """Per modality, the batch sum of the true-class probability (classification) or of the
@@ -183,12 +188,3 @@ class BalancingFusion(FusionMethod):
             for p in self.encoder_parameters(m, matrices_only):
                 if p.grad is not None:
                     p.grad.mul_(k)
-
-
-def batch_zero_features(method: FusionMethod, batch: Batch) -> dict[str, torch.Tensor]:
-    """Each encoder's output on an all-zero input of the batch's shape (padding masks kept):
-    AGM's "padded" modality. With standardised inputs zero is the training mean."""
-    return {
-        m: method.encoders[m](torch.zeros_like(batch.x[m]), batch.mask(m))  # type: ignore[index]
-        for m in method.modality_names
-    }

@@ -8,7 +8,7 @@ import torch
 
 from infofusion.functional.gradients import agm_coefficients
 from infofusion.interfaces import Batch, MethodOutput, TaskSpec
-from infofusion.methods._balancing import BalancingFusion, ScaleGrad, batch_zero_features
+from infofusion.methods._balancing import BalancingFusion, ScaleGrad
 from infofusion.registry import register
 
 
@@ -69,7 +69,7 @@ class AGM(BalancingFusion):
 
     def forward(self, batch: Batch) -> MethodOutput:
         h = self.encode(self.encoders, batch)
-        uni = self.responses(h, batch_zero_features(self, batch))
+        uni = self.responses(h, self.zero_input_features(batch))
         if self.training and torch.is_grad_enabled():
             local = self.loss_sums(uni, batch.y)
             stats = self._reduce(local) if self._reduce is not None else local
