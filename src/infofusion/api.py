@@ -111,6 +111,7 @@ def train(
     per_sample_dir: str | Path | None = None,
     model_dir: str | Path | None = None,
     run_id: str | None = None,
+    probe: bool = False,
 ) -> list[RunRecord]:
     """Train ``method`` on ``data`` once per seed; one record per seed.
 
@@ -145,6 +146,10 @@ def train(
             read back by :func:`infofusion.load`); the path goes to ``extra["model"]``.
         run_id: the run's id (default: a new one, or the enclosing
             :func:`~infofusion.interfaces.run_scope`'s).
+        probe: fit a linear probe on each modality's frozen encoder outputs after training
+            (:mod:`infofusion.evaluation.probe`); adds ``<split>/probe/<modality>/accuracy``
+            (``mae`` for regression) to the metrics and the seconds it took to
+            ``timings["probe"]``. A method without per-modality encoders is a ``ConfigError``.
 
     Returns:
         One :class:`RunRecord` per seed (kind ``"train"``), each carrying the run identity.
@@ -212,6 +217,16 @@ def train(
                                                 method=method, data=data_name, data_options=data_options))
             method_cfg = result.method.get_params()
             extra.update(result.method.run_info())
+            metrics, timings = dict(result.metrics), dict(result.timings)
+            if probe:
+                from infofusion.evaluation.probe import linear_probe, probe_metrics
+
+                tp = time.perf_counter()
+                probes = linear_probe(result.method, result.data, batch_size=cfg.eval_batch_size)
+                metrics.update(probe_metrics(probes))
+                timings["probe"] = time.perf_counter() - tp
+                extra["probe"] = {m: {"regularization": r.regularization, "selected_on": r.selected_on}
+                                  for m, r in probes.items()}
             rec = RunRecord(
                 kind="train",
                 config={
@@ -224,8 +239,8 @@ def train(
                     "train": cfg.to_dict(),
                 },
                 seed=seed,
-                metrics=result.metrics,
-                timings={**result.timings, "wall": time.perf_counter() - t0},
+                metrics=metrics,
+                timings={**timings, "wall": time.perf_counter() - t0},
                 versions=vers,
                 extra=extra,
             )
@@ -284,6 +299,7 @@ def bench(
     config: Any = None,
     progress: bool = True,
     run_id: str | None = None,
+    probe: bool | None = None,
 ) -> tuple[list[RunRecord], str]:
     """Run every registered method on the built-in datasets; write records and a table.
 
@@ -302,6 +318,9 @@ def bench(
         progress: a bar on a terminal; one line per finished run (:func:`run_line`) when the
             output is a file, pipe or CI log.
         run_id: the run's id and folder name (default: a new id, :func:`~infofusion.interfaces.new_run_id`).
+        probe: linear probes on each encoder (see :func:`train`) for every method that has
+            per-modality encoders; ``None`` (default) probes only on datasets that name a
+            ``weak_modality`` in their info (the synthetic imbalance tasks).
 
     Returns:
         (records, markdown table). Datasets whose optional dependency is missing are skipped
@@ -363,10 +382,12 @@ def bench(
                 outputs[(rec.config["label"], rec.seed)] = result.test_outputs
                 bar.advance(run_line(rec, data=spec))
 
+            probe_ds = bool(ds.info.get("weak_modality")) if probe is None else probe
             for _, method, options, label in runs:
                 bar.describe(f"{spec} · {label}")
                 spec_records += train(method, ds, seeds=seed_list, config=config, method_options=options,
-                                      label=label, on_result=keep)
+                                      label=label, on_result=keep,
+                                      probe=probe_ds and _exposes_features(method, options, ds))
             if ds.task == "classification":
                 add_separate_synergy(spec_records, outputs)
             for r in spec_records:
@@ -391,6 +412,18 @@ def bench_run_dir(out_dir: str | Path, run_id: str) -> Path:
     if not run_id or "/" in run_id or "\\" in run_id or run_id in (".", ".."):
         raise ConfigError(f"run id {run_id!r} must be a plain folder name")
     return Path(out_dir) / run_id
+
+
+def _exposes_features(method: str, options: dict[str, Any], dataset: Any) -> bool:
+    """Whether ``method`` (built with ``options`` for ``dataset``) has per-modality encoder
+    outputs for the linear probe."""
+    import torch
+
+    from infofusion.registry import create
+
+    built = create("method", method, spec=dataset.spec, **options).eval()
+    with torch.no_grad():
+        return bool(built.modality_features(dataset.batch(dataset.indices("train")[:2])))
 
 
 def bench_config(quick: bool = True) -> Any:
@@ -446,7 +479,8 @@ def _bench_columns(records: Sequence[RunRecord]) -> list[str]:
 
     keys = {k for r in records for k in r.metrics}
     extra = [k for k in ("test/synergy_separate", "test/synergy_branches") if k in keys]
-    return headline_metrics(list(records), limit=4 - len(extra)) + extra
+    probes = sorted(k for k in keys if k.startswith("test/probe/"))
+    return headline_metrics(list(records), limit=4 - len(extra)) + extra + probes
 
 
 def estimate_mi(x: Any, y: Any, z: Any = None, estimator: str = "auto", **params: Any) -> Any:

@@ -73,6 +73,7 @@ def register(app: typer.Typer) -> None:
         save_model: bool = typer.Option(True, "--save-model/--no-save-model", help="Save each seed's trained model under --model-dir."),
         plots: Path | None = typer.Option(None, "--plots", help="Folder for the method's own plots (e.g. ITHP's information plane), in a subfolder per run."),
         per_sample: Path | None = typer.Option(None, "--per-sample", help="Folder for each seed's per-sample test outputs (.npz: predictions, branch outputs, diagnostics such as gate weights), in a subfolder per run."),
+        probe: bool = typer.Option(False, "--probe/--no-probe", help="Linear probe on each modality's frozen encoder outputs (test/probe/<modality>/accuracy)."),
         **train_options: Any,
     ) -> None:
         """Train a method on a dataset over seeds and print mean ± std of its metrics.
@@ -107,10 +108,12 @@ def register(app: typer.Typer) -> None:
                                 data_options=parse_options(data_options),
                                 plots_dir=plots if main else None, per_sample_dir=per_sample if main else None,
                                 model_dir=model_dir if main and save_model else None, run_id=run_id,
+                                probe=probe,
                                 on_result=lambda rec, _: progress.advance(run_line(rec)))
         if not main:
             return
         keys = headline_metrics(records)
+        keys += sorted({k for r in records for k in r.metrics if k.startswith("test/probe/")})
         print_table(summarize(records, keys), keys, table_title(records))
         extra = records[-1].extra
         if "modality_order" in extra:
@@ -133,6 +136,7 @@ def register(app: typer.Typer) -> None:
         out_dir: Path = typer.Option(Path("results/bench"), "--out", help="Folder receiving one subfolder per run: <out>/<run-id>/ with run.json, results.jsonl, table.md, table.html."),
         run_id: str | None = typer.Option(None, "--run-id", help="Name of this run's subfolder (default: start time + random suffix); a folder holding results is refused."),
         progress: bool = typer.Option(True, "--progress/--no-progress", help="Bar on a terminal, one line per run otherwise."),
+        probe: bool | None = typer.Option(None, "--probe/--no-probe", help="Linear probe on each encoder (default: only on datasets with a weak modality, the synthetic imbalance tasks)."),
         **train_options: Any,
     ) -> None:
         """Run every registered method on the built-in datasets; write a Markdown table.
@@ -150,7 +154,7 @@ def register(app: typer.Typer) -> None:
         config = dataclasses.replace(bench_config(quick), **given) if given else None
         run_id = run_id or new_run_id()
         _, table = api_bench(quick=quick, methods=methods, datasets=datasets, seeds=seeds, out_dir=out_dir,
-                             progress=progress, config=config, run_id=run_id)
+                             progress=progress, config=config, run_id=run_id, probe=probe)
         typer.echo(table)
         folder = out_dir / run_id
         typer.echo(f"written: {folder / 'results.jsonl'}, {folder / 'table.md'}, {folder / 'table.html'}")

@@ -23,6 +23,8 @@ stored in ``sample_meta["interaction"]``. The latent bits are kept in ``sample_m
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -32,7 +34,7 @@ from infofusion.data.dataset import MultimodalDataset, check_fractions
 from infofusion.errors import ConfigError
 from infofusion.registry import register
 
-__all__ = ["TASKS", "known_atoms", "latent_atoms", "latent_joint", "synthetic"]
+__all__ = ["IMBALANCE_TASKS", "TASKS", "known_atoms", "latent_atoms", "latent_joint", "synthetic"]
 
 # task -> (number of modalities, interaction type -> proportion)
 TASKS: dict[str, tuple[int, dict[str, float]]] = {
@@ -159,8 +161,10 @@ def synthetic(
         ConfigError: unknown task or option, or an invalid value.
     """
     task = "mixed" if arg in (None, "") else str(arg)
+    if task in IMBALANCE_TASKS:
+        return _imbalance(task, n=n, seed=seed, dim=dim, noise=noise, **kw)
     if task not in TASKS:
-        raise ConfigError(f"unknown synthetic task {task!r} (available: {', '.join(TASKS)})")
+        raise ConfigError(f"unknown synthetic task {task!r} (available: {', '.join([*TASKS, *IMBALANCE_TASKS])})")
     unknown = sorted(set(kw) - set(_OPTIONS))
     if unknown:
         raise ConfigError(
@@ -352,3 +356,132 @@ def latent_atoms(task: str, proportions: Mapping[str, float] | None = None) -> d
         res = BrojaPID(progress=False).decompose(latent_joint(task, proportions))
         _LATENT_CACHE[key] = {k: round(v, 12) + 0.0 for k, v in res.atoms().items()}
     return dict(_LATENT_CACHE[key])
+
+
+# --------------------------------------------------------------------------- imbalance tasks
+# The "lazy modality" regime: m1 is easy (a linear bit with a wide margin, learned in an epoch or
+# two) but carries the label only on a fraction of the samples; m2 carries it on every sample but
+# as the parity of four noisy bits (learned slowly). The two strengths differ in how much of the
+# task the easy modality explains (its informative fraction); m2 is the same in both.
+IMBALANCE_TASKS: dict[str, dict[str, float]] = {
+    "imbalance": {"informative": 0.7},
+    "imbalance_strong": {"informative": 0.85},
+}
+_IMBALANCE_OPTIONS = ("informative", "weak_margin", "strong_margin", "parity", "fractions")
+
+
+def _rotation(rng: np.random.Generator, dim: int) -> np.ndarray:
+    q, r = np.linalg.qr(rng.normal(size=(dim, dim)))
+    return q * np.sign(np.diag(r))  # a uniformly random orthogonal matrix
+
+
+def _parity_posterior(x: np.ndarray, margin: float, sigma: float) -> np.ndarray:
+    """P(parity of the bits = 1 | noisy coordinates ``x`` (N, k) = margin * (2 s - 1) + noise)."""
+    t = np.tanh(margin * x / sigma**2)  # E[2 s_i - 1 | x_i]
+    return 0.5 * (1.0 - np.prod(-t, axis=1)) if x.shape[1] % 2 else 0.5 * (1.0 - np.prod(t, axis=1))
+
+
+@functools.lru_cache(maxsize=32)
+def imbalance_bayes_accuracy(informative: float, weak_margin: float, parity: int, noise: float) -> dict[str, float]:
+    """Bayes accuracies of an imbalance task: each modality alone (closed form) and both together
+    (Monte Carlo with 200 000 draws from a fixed stream, so the value is reproducible)."""
+    sigma = float(np.sqrt(1.0 + noise**2))
+    q = 0.5 * (1.0 + math.erf(weak_margin / sigma / math.sqrt(2.0)))  # one bit read correctly
+    acc2 = 0.5 * (1.0 + (2.0 * q - 1.0) ** parity)
+    acc1 = 0.5 * (1.0 + informative)
+    rng = np.random.default_rng(12345)
+    m = 200_000
+    y = rng.integers(0, 2, m)
+    s = rng.integers(0, 2, (m, parity))
+    s[:, -1] = (y + s[:, :-1].sum(axis=1)) % 2
+    x = weak_margin * (2 * s - 1) + sigma * rng.normal(size=s.shape)
+    p1 = np.clip(_parity_posterior(x, weak_margin, sigma), 1e-12, 1 - 1e-12)
+    b1 = np.where(rng.random(m) < informative, y, rng.integers(0, 2, m))
+    odds1 = np.where(b1 == 1, 1.0, -1.0) * np.log((1.0 + informative) / max(1.0 - informative, 1e-12))
+    fused = (np.log(p1) - np.log1p(-p1) + odds1) > 0
+    return {"m1": acc1, "m2": acc2, "fused": float((fused == y).mean())}
+
+
+def _imbalance(task: str, n: int, seed: int, dim: int, noise: float, **kw: Any) -> MultimodalDataset:
+    """An imbalance task (``synthetic:imbalance``, ``synthetic:imbalance_strong``).
+
+    ``y`` is a fair bit. **m1** (strong, fast) holds one coordinate ``strong_margin * (2 b - 1)``
+    with ``b = y`` on a fraction ``informative`` of the samples and a fair coin elsewhere, beside
+    ``dim - 1`` standard-normal nuisance coordinates, the whole rotated by a random orthogonal
+    matrix: a linear read-out gets the label right on ``(1 + informative) / 2`` of the samples
+    within an epoch or two, and the nuisance lets a network memorise the rest. **m2** (weak, slow)
+    holds ``parity`` bits whose parity is ``y``, each as ``weak_margin * (2 s_i - 1)`` plus unit
+    Gaussian noise, beside ``dim - parity`` nuisance coordinates, rotated likewise: it carries the
+    label on *every* sample, but as a parity of noisy bits, which gradient training picks up
+    slowly. On the samples where m1's bit is a coin only m2 carries the label; m2 also breaks the
+    ties elsewhere, so the two together beat either one (``info["bayes_accuracy"]``).
+
+    Every coordinate gets ``noise`` Gaussian noise on top. Per-sample ground truth:
+    ``sample_meta["interaction"]`` is ``redundancy`` where both modalities carry the label and
+    ``uniqueness2`` where only m2 does; ``sample_meta["latent"]`` holds ``(m1_informative, b,
+    s_1..s_k)`` (names in ``info["latent_names"]``). ``info`` names the ``strong_modality`` and
+    the ``weak_modality``.
+    """
+    unknown = sorted(set(kw) - set(_IMBALANCE_OPTIONS))
+    if unknown:
+        raise ConfigError(
+            f"unknown option(s) for synthetic:{task}: {', '.join(unknown)} "
+            f"(available: n, seed, dim, noise, {', '.join(_IMBALANCE_OPTIONS)})"
+        )
+    params = {"weak_margin": 2.0, "strong_margin": 3.0, "parity": 4, **IMBALANCE_TASKS[task]}
+    params.update({k: v for k, v in kw.items() if k in params})
+    informative, weak_margin = float(params["informative"]), float(params["weak_margin"])
+    strong_margin, parity = float(params["strong_margin"]), int(params["parity"])
+    fractions = tuple(kw.get("fractions", (0.6, 0.2, 0.2)))
+    n, dim, seed, noise = int(n), int(dim), int(seed), float(noise)
+    if n < 20:
+        raise ConfigError(f"synthetic:{task}: n must be at least 20, got {n}")
+    if not 0.0 <= informative <= 1.0:
+        raise ConfigError(f"synthetic:{task}: informative must be in [0, 1], got {informative}")
+    if parity < 1 or dim < parity + 1:
+        raise ConfigError(f"synthetic:{task}: need parity >= 1 and dim >= parity + 1, got parity={parity}, dim={dim}")
+    if weak_margin <= 0 or strong_margin <= 0 or not np.isfinite(noise) or noise < 0:
+        raise ConfigError(
+            f"synthetic:{task}: margins must be > 0 and noise >= 0 (got weak_margin={weak_margin}, "
+            f"strong_margin={strong_margin}, noise={noise})"
+        )
+    rot_ss, data_ss = np.random.SeedSequence([seed, 0x1B]).spawn(2)
+    rot_rng, rng = np.random.default_rng(rot_ss), np.random.default_rng(data_ss)
+    rot1, rot2 = _rotation(rot_rng, dim), _rotation(rot_rng, dim)
+    y = rng.integers(0, 2, n)
+    informs = rng.random(n) < informative
+    b = np.where(informs, y, rng.integers(0, 2, n))
+    s = rng.integers(0, 2, (n, parity))
+    s[:, -1] = (y + s[:, :-1].sum(axis=1)) % 2
+    z1 = np.concatenate([strong_margin * (2 * b[:, None] - 1), rng.normal(size=(n, dim - 1))], axis=1)
+    z2 = np.concatenate(
+        [weak_margin * (2 * s - 1) + rng.normal(size=s.shape), rng.normal(size=(n, dim - parity))], axis=1
+    )
+    x1 = z1 @ rot1 + noise * rng.normal(size=(n, dim))
+    x2 = z2 @ rot2 + noise * rng.normal(size=(n, dim))
+    latent_names = ["m1_informative", "b"] + [f"s{i + 1}" for i in range(parity)]
+    latent = np.concatenate([informs[:, None], b[:, None], s], axis=1).astype(np.int8)
+    info: dict[str, Any] = {
+        "task": task,
+        "seed": seed,
+        "noise": noise,
+        "protocol": "classification",
+        "strong_modality": "m1",
+        "weak_modality": "m2",
+        "latent_names": latent_names,
+        "bayes_accuracy": imbalance_bayes_accuracy(informative, weak_margin, parity, noise),
+        "generator": {
+            "n": n, "dim": dim, "noise": noise, "informative": informative, "weak_margin": weak_margin,
+            "strong_margin": strong_margin, "parity": parity, "fractions": list(fractions),
+        },
+    }
+    ds = MultimodalDataset(
+        {"m1": x1.astype(np.float32), "m2": x2.astype(np.float32)},
+        y.astype(np.int64),
+        task="classification",
+        n_classes=2,
+        name=f"synthetic:{task}",
+        sample_meta={"interaction": np.where(informs, "redundancy", "uniqueness2"), "latent": latent},
+        info=info,
+    )
+    return ds.random_splits(fractions, seed=seed, stratify=True)  # type: ignore[arg-type]

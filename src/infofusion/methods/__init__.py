@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from infofusion.methods import (  # noqa: F401  (registration)
+    agm,
     ensemble,
     i2m2,
     ithp,
@@ -10,7 +11,10 @@ from infofusion.methods import (  # noqa: F401  (registration)
     late,
     lmf,
     mcr,
+    mlb,
     mmib,
+    mmpareto,
+    ogm_ge,
     qmf,
     tfn,
     unimodal,

@@ -394,6 +394,21 @@ class FusionMethod(nn.Module, metaclass=_MethodMeta):
         of its structure from data (ITHP's ``order="auto"``) returns what it settled."""
         return self.get_params()
 
+    # ---------------------------------------------------------------- evaluation
+    def modality_features(self, batch: Batch) -> dict[str, torch.Tensor]:
+        """Per-modality encoder outputs, modality -> ``(B, D)``: what the per-modality linear
+        probe (:mod:`infofusion.evaluation.probe`) reads to tell how well each encoder learnt
+        its modality. Not a training hook; the probe calls it in eval mode without gradients.
+
+        The default returns ``self.encode(self.encoders, batch)`` when the method keeps one
+        encoder per modality in an ``nn.ModuleDict`` named ``encoders`` (joint, late, ensemble,
+        unimodal, tfn, the balancing methods) and ``{}`` otherwise (no per-modality encoder);
+        a method whose per-modality representation lives elsewhere overrides it."""
+        encoders = self._modules.get("encoders")
+        if isinstance(encoders, nn.ModuleDict) and all(m in encoders for m in self.modality_names):
+            return self.encode(encoders, batch)
+        return {}
+
     # ---------------------------------------------------------------- per-sample state
     def register_sample_state(self, name: str, tensor: torch.Tensor) -> torch.Tensor:
         """Keep a per-sample tensor ``(N, ...)`` indexed by ``batch.index`` (dataset positions).
