@@ -53,3 +53,19 @@ def test_measures_only_compute():
             if isinstance(node, ast.Name) and node.id == "write_records":
                 offenders.append(f"{path.name}: write_records")
     assert offenders == []
+
+
+def test_no_module_switches_the_matplotlib_backend_or_uses_pyplot_state():
+    """A plot must not change a notebook user's backend: figures are built as
+    ``matplotlib.figure.Figure`` objects, never through ``matplotlib.use`` or pyplot."""
+    import re
+    from pathlib import Path
+
+    src = Path(__file__).resolve().parents[1] / "src" / "infofusion"
+    offenders = []
+    for path in src.rglob("*.py"):
+        for i, line in enumerate(path.read_text().splitlines(), 1):
+            code = line.split("#", 1)[0]
+            if re.search(r"matplotlib\.use\(|plt\.(subplots|figure|get_cmap)\(", code):
+                offenders.append(f"{path.relative_to(src)}:{i}")
+    assert offenders == []

@@ -53,16 +53,15 @@ def plot_information_plane(
     Raises:
         ValueError: there are no points to draw.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")  # never needs a display
-    import matplotlib.pyplot as plt
+    from matplotlib import colormaps
+    from matplotlib.figure import Figure
 
     series = _series(points, x_key)
     if not series:
         raise ValueError("no information-plane points to plot")
-    fig, ax = plt.subplots(figsize=(5.5, 4.2))
-    cmap = plt.get_cmap("tab10")
+    fig = Figure(figsize=(5.5, 4.2))  # no pyplot state, no backend switch
+    ax = fig.add_subplot()
+    cmap = colormaps["tab10"]
     for i, ((link, det), pts) in enumerate(series.items()):
         epochs = [p[0] for p in pts]
         xs = [p[1] for p in pts]
@@ -104,5 +103,4 @@ def plot_information_plane(
         out = base.with_suffix("." + fmt)
         fig.savefig(out, dpi=dpi)
         written.append(out)
-    plt.close(fig)
     return written
