@@ -147,9 +147,11 @@ def test_dit_agrees_on_canonical(name):
     )
     pid = PID_BROJA(d, [[0], [1]], [2])
     ours = BrojaPID().decompose(canonical.get(name))
-    # dit's own optimiser is accurate to a few 1e-4 bits here (0.99955 bits of synergy on XOR)
-    assert pid[((0,), (1,))] == pytest.approx(ours.R, abs=1e-3)
-    assert pid[((0, 1),)] == pytest.approx(ours.S, abs=1e-3)
+    # dit's optimiser is stochastic (basin hopping) and accurate only to about 1e-3 bits here:
+    # 0.99955 and 0.99870 bits of synergy on XOR in two runs; ours is exact (1 bit)
+    assert ours.S == pytest.approx(canonical.known_atoms(name)["S"], abs=1e-6)
+    assert pid[((0,), (1,))] == pytest.approx(ours.R, abs=5e-3)
+    assert pid[((0, 1),)] == pytest.approx(ours.S, abs=5e-3)
 
 
 @pytest.mark.parametrize("shape,seed", [((20, 20, 10), 0), ((12, 15, 6), 1)])
