@@ -71,6 +71,7 @@ def train(
     on_result: Callable[[RunRecord, Any], None] | None = None,
     data_options: dict[str, Any] | None = None,
     plots_dir: str | Path | None = None,
+    info_plane: Any = None,
 ) -> list[RunRecord]:
     """Train ``method`` on ``data`` once per seed; one record per seed.
 
@@ -88,6 +89,12 @@ def train(
         data_options: loader options when ``data`` is a spec (e.g. ``{"fold": 2}``).
         plots_dir: folder for the plots a method draws of its own run (methods defining
             ``save_plots(stem)``, e.g. ITHP's information plane); paths go to ``extra["plots"]``.
+        info_plane: switch on the information-plane analysis of chosen layers
+            (:class:`infofusion.training.info_plane.InfoPlane`): layer names (``"a,b"`` or a list,
+            ``"default"`` for the method's own), a dict of
+            :class:`~infofusion.training.info_plane.InfoPlaneConfig` fields or the config. The
+            points go to ``extra["info_plane"]``; with ``plots_dir`` also
+            ``<stem>_info_plane.jsonl`` and the plot ``<stem>_info_plane_layers.png/.svg``.
 
     Returns:
         One :class:`RunRecord` per seed (kind ``"train"``).
@@ -107,7 +114,12 @@ def train(
         ckpt = str(Path(base.checkpoint_dir) / f"seed{seed}") if base.checkpoint_dir else None
         cfg = dataclasses.replace(base, seed=seed, checkpoint_dir=ckpt)
         t0 = time.perf_counter()
-        result = fit(method, dataset, cfg, **options)
+        callbacks = []
+        if info_plane is not None:
+            from infofusion.training.info_plane import InfoPlane
+
+            callbacks.append(InfoPlane(info_plane))
+        result = fit(method, dataset, cfg, callbacks, **options)
         extra: dict[str, Any] = {
             "best_epoch": result.best_epoch,
             "selection_metric": result.selection_metric,
@@ -117,6 +129,8 @@ def train(
             Path(plots_dir).mkdir(parents=True, exist_ok=True)
             safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in f"{data_name}_{label}")
             extra["plots"] = result.method.save_plots(str(Path(plots_dir) / f"{safe}_seed{seed}"))
+        if callbacks:
+            _record_info_plane(extra, callbacks[0], result, plots_dir, f"{data_name}_{label}_seed{seed}")
         method_cfg = getattr(result.method, "config", {})
         for key in ("order", "modality_order"):
             if hasattr(result.method, key):
@@ -144,6 +158,31 @@ def train(
         if on_result is not None:
             on_result(rec, result)
     return records
+
+
+def _record_info_plane(extra: dict[str, Any], cb: Any, result: Any, plots_dir: Any, name: str) -> None:
+    """Put the information-plane points in ``extra``; with ``plots_dir`` write them (JSON lines)
+    and draw them."""
+    import json
+
+    from infofusion.interfaces import _jsonable
+    from infofusion.training.info_plane import points_from_history
+
+    points = points_from_history(result.history)
+    extra["info_plane"] = {**cb.summary(), "points": points}
+    if plots_dir is None or not points:
+        return
+    from infofusion.report.information_plane import save_layer_plane
+
+    folder = Path(plots_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = folder / ("".join(c if c.isalnum() or c in "-_." else "_" for c in name) + "_info_plane")
+    jsonl = stem.with_name(stem.name + ".jsonl")
+    with open(jsonl, "w", encoding="utf-8") as fh:
+        for p in points:
+            fh.write(json.dumps(_jsonable(p)) + "\n")
+    paths = save_layer_plane(points, stem.with_name(stem.name + "_layers"), title=f"information plane: {name}")
+    extra["plots"] = [*extra.get("plots", []), str(jsonl), *paths]
 
 
 def bench_plan(

@@ -25,6 +25,31 @@ def _print_table(rows: list[dict], metrics: list[str]) -> None:
     Console().print(table)
 
 
+def _list_layers(method: str, data: str, options: dict, data_options: dict) -> None:
+    from infofusion.api import _as_dataset
+    from infofusion.training import build_method
+    from infofusion.training.info_plane import layer_names
+
+    dataset = _as_dataset(data, data_options)[0]
+    module = build_method(method, dataset, **options)
+    declared = module.info_plane_layers() if hasattr(module, "info_plane_layers") else []
+    for name in layer_names(module):
+        typer.echo(name + ("  (default)" if name in declared else ""))
+
+
+def _print_info_plane(seed: int, plane: dict) -> None:
+    typer.echo(f"information plane, seed {seed} ({plane['split']} subsample of {plane['n']}, "
+               f"compression {plane['compress']}, estimator {plane['estimator']}, bits, 95% interval):")
+    for p in plane["points"]:
+        def fmt(key: str, p: dict = p) -> str:
+            if f"error_{key}" in p:
+                return f"refused ({p[f'error_{key}']})"
+            return f"{float(p[f'I_{key}']):.3f} [{float(p[f'I_{key}_low']):.3f}, {float(p[f'I_{key}_high']):.3f}]"
+
+        stage = "" if p.get("stage") in (None, "main") else f"{p['stage']} "
+        typer.echo(f"  {p['layer']:<16} {stage}epoch {p['epoch']:>3}  I(T;X) {fmt('TX')}  I(T;Y) {fmt('TY')}")
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def train(
@@ -47,6 +72,10 @@ def register(app: typer.Typer) -> None:
         plots: Path | None = typer.Option(None, "--plots", help="Folder for the method's own plots (e.g. ITHP's information plane)."),
         device: str = typer.Option("auto", "--device", help="auto (CUDA when present), cpu or cuda."),
         progress: bool = typer.Option(True, "--progress/--no-progress"),
+        info_plane: str | None = typer.Option(None, "--info-plane", help="Information plane of these layers (LAYER[,LAYER]; 'default': the method's own; 'list': print the layer names and stop)."),
+        info_plane_every: int = typer.Option(1, "--info-plane-every", help="Measure every K epochs (and at the last)."),
+        info_plane_compress: str = typer.Option("pca:8", "--info-plane-compress", help="Compression before estimation: pca:K, ae:K or none."),
+        info_plane_samples: int = typer.Option(1000, "--info-plane-samples", help="Validation samples measured (fixed subsample)."),
     ) -> None:
         """Train a method on a dataset over seeds and print mean ± std of the test metrics."""
         from infofusion.api import train as api_train
@@ -56,6 +85,15 @@ def register(app: typer.Typer) -> None:
 
         init_if_launched()
         opts = parse_options(options)
+        plane = None
+        if info_plane is not None and info_plane.strip() == "list":
+            _list_layers(method, data, opts, parse_options(data_options))
+            return
+        if info_plane is not None:
+            from infofusion.training.info_plane import InfoPlaneConfig
+
+            plane = InfoPlaneConfig.of(info_plane, every=info_plane_every, compress=info_plane_compress,
+                                       samples=info_plane_samples)
         cfg = TrainConfig(
             epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay, patience=patience,
             metric=metric, protocol=protocol, device=device, progress=progress, resume=resume,
@@ -63,7 +101,7 @@ def register(app: typer.Typer) -> None:
         )
         records = api_train(method, data, seeds=list(range(seed_start, seed_start + seeds)), config=cfg,
                             method_options=opts, out=out if is_main_process() else None,
-                            data_options=parse_options(data_options), plots_dir=plots)
+                            data_options=parse_options(data_options), plots_dir=plots, info_plane=plane)
         if not is_main_process():
             return
         from infofusion.report.tables import headline_metrics
@@ -73,6 +111,9 @@ def register(app: typer.Typer) -> None:
         extra = records[-1].extra
         if "order" in extra or "modality_order" in extra:
             typer.echo(f"modality order: {extra.get('order', extra.get('modality_order'))}")
+        for r in records:
+            if "info_plane" in r.extra:
+                _print_info_plane(r.seed, r.extra["info_plane"])
         for r in records:
             for path in r.extra.get("plots", []):
                 typer.echo(f"wrote {path}")

@@ -15,7 +15,7 @@ import math
 import os
 import random
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -131,10 +131,15 @@ class Trainer:
     Hooks see the trainer: ``trainer.data`` (the standardised dataset), ``trainer.method``
     (the bare module, not the DDP wrapper), ``trainer.optimizer``, ``trainer.config``,
     ``trainer.device``, ``trainer.epoch`` and ``trainer.stage``; ``trainer.evaluate(split)``
-    and ``trainer.predict(split)`` are available to hooks too.
+    and ``trainer.predict(split)`` are available to hooks too. ``callbacks``
+    (:class:`~infofusion.training.callbacks.Callback`) are analyses the user switches on for any
+    method; each runs after the method's hook of the same name.
     """
 
-    def __init__(self, method: nn.Module, data: MultimodalDataset, config: TrainConfig) -> None:
+    def __init__(
+        self, method: nn.Module, data: MultimodalDataset, config: TrainConfig, callbacks: Sequence[Any] = ()
+    ) -> None:
+        self.callbacks = list(callbacks)
         self.config = config
         self.data = data
         self.method = method
@@ -321,6 +326,8 @@ class Trainer:
         fit_start = _hook(self.method, "on_fit_start")
         if fit_start is not None:
             fit_start(self)  # before restoring: hooks may build parts the checkpoint fills
+        for cb in self.callbacks:
+            cb.on_fit_start(self)
         if ckpt is not None:
             self.method.load_state_dict(ckpt["model"])
             start_stage, start_epoch = int(ckpt["stage"]), int(ckpt["epoch"]) + 1
@@ -359,6 +366,8 @@ class Trainer:
                     hook = _hook(self.method, "on_epoch_end")
                     if hook is not None:
                         hook(epoch, self)
+                    for cb in self.callbacks:
+                        row.update(cb.on_epoch_end(epoch, self) or {})
                     select = stage.select_on_valid and self.has_valid
                     if select:
                         valid = self.evaluate("valid")
@@ -451,6 +460,7 @@ def fit(
     method: str | nn.Module,
     data: MultimodalDataset,
     config: TrainConfig | None = None,
+    callbacks: Sequence[Any] = (),
     **method_options: Any,
 ) -> FitResult:
     """Train ``method`` on ``data`` and return the validation-selected model and its metrics.
@@ -459,6 +469,8 @@ def fit(
         method: registry name (e.g. ``"joint"``) or a :class:`FusionMethod` instance.
         data: the dataset; needs a ``train`` split, uses ``valid`` for selection.
         config: training options (default :class:`TrainConfig`).
+        callbacks: :class:`~infofusion.training.callbacks.Callback` objects (e.g. the
+            information-plane analysis :class:`~infofusion.training.info_plane.InfoPlane`).
         **method_options: constructor options when ``method`` is a name.
 
     Example:
@@ -473,4 +485,4 @@ def fit(
         data = data.standardize("train")
     module = build_method(method, data, **method_options)
     seed_everything(config.seed)  # same stream for training whatever construction consumed
-    return Trainer(module, data, config).fit()
+    return Trainer(module, data, config, callbacks).fit()
