@@ -24,7 +24,7 @@ from __future__ import annotations
 import difflib
 import random
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -53,8 +53,9 @@ class InfoPlaneConfig:
             :class:`~infofusion.measures.information_plane.Compression`).
         samples: size of the fixed validation subsample (memory and time are linear in it).
         estimator: MI estimator (registry name).
-        estimator_params: its parameters; the default leaves out ``auto``'s InfoNCE component
-            (a critic trained per estimate: seconds per point instead of a tenth).
+        estimator_params: its parameters; the default (None) is ``{"neural": False}`` for
+            ``auto``, which leaves out its InfoNCE component (a critic trained per estimate:
+            seconds per point instead of hundredths), and ``{}`` for any other estimator.
         seed: seed of the subsample and of the autoencoder.
     """
 
@@ -63,7 +64,7 @@ class InfoPlaneConfig:
     compress: str = "pca:8"
     samples: int = 1000
     estimator: str = "auto"
-    estimator_params: Mapping[str, Any] = field(default_factory=lambda: {"neural": False})
+    estimator_params: Mapping[str, Any] | None = None
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -78,13 +79,16 @@ class InfoPlaneConfig:
         Compression.parse(self.compress)  # ConfigError naming a bad spec
         from infofusion.measures.mi import create_estimator
 
-        est = create_estimator(self.estimator, **dict(self.estimator_params))  # names bad params
+        params = self.estimator_params
+        if params is None:
+            params = {"neural": False} if self.estimator == "auto" else {}
+        object.__setattr__(self, "estimator_params", dict(params))
+        est = create_estimator(self.estimator, **self.estimator_params)  # names bad params
         if est.unit != "nats" or est.quantity != "mutual_information":
             raise ConfigError(
                 f"info_plane estimator '{self.estimator}' measures {est.quantity} in {est.unit}, "
                 "not mutual information; use 'auto', 'ksg' or 'gaussian'"
             )
-        object.__setattr__(self, "estimator_params", dict(self.estimator_params))
 
     @classmethod
     def of(cls, spec: Any, **options: Any) -> InfoPlaneConfig:
@@ -274,7 +278,10 @@ class InfoPlane(Callback):
             # a dry run on a few samples: a layer that cannot be captured fails before training
             capture(method, data, self.index[:4], self.layers, trainer.device)
         y = data.target[self.index].numpy()
-        self._y = y.astype(np.int64) if data.task == "classification" else y.astype(np.float64)
+        # classes enter one-hot: an integer code would impose an arbitrary order on them (KSG's
+        # distances would depend on how the classes are numbered); one-hot is an invertible
+        # coding of Y, so I(T; Y) is unchanged and relabelling the classes permutes columns only
+        self._y = np.eye(data.n_classes)[y] if data.task == "classification" else y.astype(np.float64)
 
     def _compression(self) -> Compression:
         return Compression.parse(self.config.compress, seed=self.config.seed)
