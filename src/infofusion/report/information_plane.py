@@ -148,14 +148,16 @@ def layer_plane_figure(points: Iterable[Mapping[str, Any]], title: str = "inform
     ax = fig.add_subplot()
     markers = "osD^v<>phX*"
     sc = None
-    for i, (layer, pts) in enumerate(layers.items()):
+    for i, pts in enumerate(layers.values()):
         pts = sorted(pts, key=lambda p: int(p["epoch"]))
         xs = [float(p["I_TX"]) for p in pts]
         ys = [float(p["I_TY"]) for p in pts]
         ax.plot(xs, ys, "-", color="0.55", linewidth=1, zorder=1)
         if all(f"I_{k}_{s}" in p for p in pts for k in ("TX", "TY") for s in ("low", "high")):
-            xerr = [[x - float(p["I_TX_low"]) for x, p in zip(xs, pts)], [float(p["I_TX_high"]) - x for x, p in zip(xs, pts)]]
-            yerr = [[y - float(p["I_TY_low"]) for y, p in zip(ys, pts)], [float(p["I_TY_high"]) - y for y, p in zip(ys, pts)]]
+            xerr = [[x - float(p["I_TX_low"]) for x, p in zip(xs, pts, strict=True)],
+                    [float(p["I_TX_high"]) - x for x, p in zip(xs, pts, strict=True)]]
+            yerr = [[y - float(p["I_TY_low"]) for y, p in zip(ys, pts, strict=True)],
+                    [float(p["I_TY_high"]) - y for y, p in zip(ys, pts, strict=True)]]
             ax.errorbar(xs, ys, xerr=xerr, yerr=yerr, fmt="none", ecolor="0.75", elinewidth=0.8, zorder=1)
         sc = ax.scatter(
             xs, ys, c=[int(p["epoch"]) for p in pts], cmap="viridis", vmin=lo, vmax=max(hi, lo + 1),
