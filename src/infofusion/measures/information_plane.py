@@ -196,8 +196,9 @@ def plane_point(
 
     Returns:
         ``{"I_TX", "I_TX_low", "I_TX_high", "I_TY", "I_TY_low", "I_TY_high", "dims_T"}``: values
-        with the estimator's 95 % interval, and ``"error_TX"`` / ``"error_TY"`` (the message) in
-        place of a value the estimator refused (the value is then NaN).
+        with the estimator's 95 % interval; ``"chosen_TX"`` / ``"chosen_TY"``: the component of
+        ``auto`` that gave the value; ``"error_TX"`` / ``"error_TY"`` (the message) in place of a
+        value the estimator refused (the value is then NaN).
     """
     from infofusion.measures.mi import estimate_mi
 
@@ -216,4 +217,6 @@ def plane_point(
             continue
         lo, hi = est.ci if est.ci is not None else (math.nan, math.nan)
         out.update({f"I_{key}": float(est.value), f"I_{key}_low": float(lo), f"I_{key}_high": float(hi)})
+        if "chosen" in est.extra:  # the component of 'auto' that gave the value
+            out[f"chosen_{key}"] = str(est.extra["chosen"])
     return out
