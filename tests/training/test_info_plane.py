@@ -57,6 +57,11 @@ class Toy(FusionMethod):
         return MethodOutput(pred, {"task": self.task_loss(pred, batch.y)})
 
 
+def toy(spec: TaskSpec) -> Toy:
+    torch.manual_seed(0)  # the instance is built outside fit(), which seeds only what it builds
+    return Toy(spec)
+
+
 def toy_data(n: int = 800, seed: int = 0, permute_test: bool = False) -> MultimodalDataset:
     rng = np.random.default_rng(seed)
     y = rng.integers(0, C, n)
@@ -76,7 +81,7 @@ CFG = TrainConfig(epochs=3, batch_size=64, patience=0, progress=False)
 
 def run(data: MultimodalDataset, layers, samples: int = 150, **options):
     cb = InfoPlane(layers, samples=samples, **options)
-    res = fit(Toy(data.spec), data, CFG, callbacks=[cb])
+    res = fit(toy(data.spec), data, CFG, callbacks=[cb])
     return cb, res, points_from_history(res.history)
 
 
@@ -128,7 +133,7 @@ def test_bad_options_are_config_errors(bad, match):
 def test_one_point_per_scheduled_epoch_per_layer():
     data = toy_data(n=200)
     cfg = TrainConfig(epochs=6, batch_size=64, patience=0, progress=False)
-    res = fit(Toy(data.spec), data, cfg, callbacks=[InfoPlane(["head", "label_onehot"], every=2, samples=40)])
+    res = fit(toy(data.spec), data, cfg, callbacks=[InfoPlane(["head", "label_onehot"], every=2, samples=40)])
     points = points_from_history(res.history)
     got = sorted((q["layer"], q["epoch"]) for q in points)
     assert got == sorted((layer, e) for layer in ("head", "label_onehot") for e in (0, 2, 4, 5))
@@ -142,7 +147,7 @@ def test_never_uses_the_test_split_and_leaves_training_unchanged():
     _, res_b, pts_b = run(permuted, "head,label_onehot")
     assert pts_a == pts_b and len(pts_a) == 2 * CFG.epochs
     # the analysis runs under its own random state: training is the same without it
-    plain = fit(Toy(base.spec), base, CFG)
+    plain = fit(toy(base.spec), base, CFG)
     assert [r["loss"] for r in plain.history] == [r["loss"] for r in res_a.history]
 
 
@@ -235,3 +240,23 @@ def test_cli_info_plane_prints_the_trajectory_and_lists_layers(tmp_path, monkeyp
     res = CliRunner().invoke(app, ["train", "-m", "joint", "-d", "toy", "--epochs", "1", "--no-progress",
                                    "--out", str(out), "--info-plane", "head.9"])
     assert isinstance(res.exception, ConfigError) and "unknown layer 'head.9'" in str(res.exception)
+
+
+def test_a_refused_estimate_is_recorded_not_raised():
+    rng = np.random.default_rng(3)
+    t, x = rng.standard_normal((10, 2)), rng.standard_normal((10, 2))
+    out = plane_point(t, x, x[:, 0], estimator="ksg", k=5)  # KSG with k=5 needs 12 samples
+    assert math.isnan(out["I_TX"]) and "needs at least" in out["error_TX"]
+    assert math.isnan(out["I_TY"]) and "error_TY" in out
+
+
+def test_points_survive_a_resumed_run(tmp_path):
+    data = toy_data(n=200)
+    whole = fit(toy(data.spec), data, TrainConfig(epochs=4, batch_size=64, patience=0, progress=False),
+                callbacks=[InfoPlane("head", samples=40)])
+    ckpt = dict(checkpoint_dir=str(tmp_path), batch_size=64, patience=0, progress=False)
+    fit(toy(data.spec), data, TrainConfig(epochs=2, **ckpt), callbacks=[InfoPlane("head", samples=40)])
+    resumed = fit(toy(data.spec), data, TrainConfig(epochs=4, resume=True, **ckpt),
+                  callbacks=[InfoPlane("head", samples=40)])
+    # the first run's last epoch (1) is also its stage's last: measured; then 2 and 3 after resuming
+    assert points_from_history(resumed.history) == points_from_history(whole.history)
