@@ -240,6 +240,8 @@ def test_cli_info_plane_prints_the_trajectory_and_lists_layers(tmp_path, monkeyp
     res = CliRunner().invoke(app, ["train", "-m", "joint", "-d", "toy", "--epochs", "1", "--no-progress",
                                    "--out", str(out), "--info-plane", "head.9"])
     assert isinstance(res.exception, ConfigError) and "unknown layer 'head.9'" in str(res.exception)
+    res = CliRunner().invoke(app, ["train", "-m", "joint", "-d", "toy", "--out", str(out), "--info-plane-every", "3"])
+    assert isinstance(res.exception, ConfigError) and "need --info-plane" in str(res.exception)
 
 
 def test_a_refused_estimate_is_recorded_not_raised():

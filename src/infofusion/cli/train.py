@@ -89,6 +89,10 @@ def register(app: typer.Typer) -> None:
         if info_plane is not None and info_plane.strip() == "list":
             _list_layers(method, data, opts, parse_options(data_options))
             return
+        if info_plane is None and (info_plane_every, info_plane_compress, info_plane_samples) != (1, "pca:8", 1000):
+            from infofusion.errors import ConfigError
+
+            raise ConfigError("--info-plane-every/--info-plane-compress/--info-plane-samples need --info-plane LAYER")
         if info_plane is not None:
             from infofusion.training.info_plane import InfoPlaneConfig
 
