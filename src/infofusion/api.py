@@ -112,6 +112,7 @@ def train(
     model_dir: str | Path | None = None,
     run_id: str | None = None,
     probe: bool = False,
+    info_plane: Any = None,
 ) -> list[RunRecord]:
     """Train ``method`` on ``data`` once per seed; one record per seed.
 
@@ -146,6 +147,12 @@ def train(
             read back by :func:`infofusion.load`); the path goes to ``extra["model"]``.
         run_id: the run's id (default: a new one, or the enclosing
             :func:`~infofusion.interfaces.run_scope`'s).
+        info_plane: switch on the information-plane analysis of chosen layers
+            (:class:`infofusion.training.info_plane.InfoPlane`): layer names (``"a,b"`` or a list,
+            ``"default"`` for the method's own), a dict of
+            :class:`~infofusion.training.info_plane.InfoPlaneConfig` fields or the config. The
+            points go to ``extra["info_plane"]``; with ``plots_dir`` also
+            ``<stem>_info_plane.jsonl`` and the plot ``<stem>_info_plane_layers.png/.svg``.
         probe: fit a linear probe on each modality's frozen encoder outputs after training
             (:mod:`infofusion.evaluation.probe`); adds ``<split>/probe/<modality>/accuracy``
             (``mae`` for regression) to the metrics and the seconds it took to
@@ -187,7 +194,12 @@ def train(
         for seed in seed_list:
             cfg = dataclasses.replace(base, seed=seed, checkpoint_dir=_seed_dir(base.checkpoint_dir, seed))
             t0 = time.perf_counter()
-            result = fit(method, dataset, cfg, **options)
+            callbacks = []
+            if info_plane is not None:
+                from infofusion.training.info_plane import InfoPlane
+
+                callbacks.append(InfoPlane(info_plane))
+            result = fit(method, dataset, cfg, callbacks, **options)
             extra: dict[str, Any] = {
                 "best_epoch": result.best_epoch,
                 "selection_metric": result.selection_metric,
@@ -203,6 +215,9 @@ def train(
                 folder = Path(plots_dir) / run["id"]
                 folder.mkdir(parents=True, exist_ok=True)
                 extra["plots"] = result.method.save_plots(str(folder / name), result)
+            if callbacks:
+                _record_info_plane(extra, callbacks[0], result,
+                                   None if plots_dir is None else Path(plots_dir) / run["id"], name)
             if per_sample_dir is not None and result.test_outputs is not None:
                 from infofusion.report.per_sample import save_per_sample
 
@@ -259,6 +274,30 @@ def _per_sample_truth(dataset: Any, index: Any) -> dict[str, Any]:
 
     table = dataset.sample_meta if dataset is not None else {}
     return {name: np.asarray(values)[np.asarray(index)] for name, values in table.items()}
+
+
+def _record_info_plane(extra: dict[str, Any], cb: Any, result: Any, folder: Path | None, name: str) -> None:
+    """Put the information-plane points in ``extra``; with a plots ``folder`` write them (JSON
+    lines) and draw them."""
+    import json
+
+    from infofusion.interfaces import _jsonable
+    from infofusion.training.info_plane import points_from_history
+
+    points = points_from_history(result.history)
+    extra["info_plane"] = {**cb.summary(), "points": points}
+    if folder is None or not points:
+        return
+    from infofusion.report.information_plane import save_layer_plane
+
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = folder / f"{name}_info_plane"
+    jsonl = stem.with_name(stem.name + ".jsonl")
+    with open(jsonl, "w", encoding="utf-8") as fh:
+        for p in points:
+            fh.write(json.dumps(_jsonable(p)) + "\n")
+    paths = save_layer_plane(points, stem.with_name(stem.name + "_layers"), title=f"information plane: {name}")
+    extra["plots"] = [*extra.get("plots", []), str(jsonl), *paths]
 
 
 def bench_plan(

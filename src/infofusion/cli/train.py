@@ -58,6 +58,31 @@ def print_table(rows: list[dict], metrics: list[str], title: str, console: Any =
         console.print(table)
 
 
+def _list_layers(method: str, data: str, options: dict, data_options: dict) -> None:
+    from infofusion.api import _as_dataset
+    from infofusion.training import build_method
+    from infofusion.training.info_plane import layer_names
+
+    dataset = _as_dataset(data, data_options)[0]
+    module = build_method(method, dataset, **options)
+    declared = module.info_plane_layers()
+    for name in layer_names(module):
+        typer.echo(name + ("  (default)" if name in declared else ""))
+
+
+def _print_info_plane(seed: int, plane: dict) -> None:
+    typer.echo(f"information plane, seed {seed} ({plane['split']} subsample of {plane['n']}, "
+               f"compression {plane['compress']}, estimator {plane['estimator']}, bits, 95% interval):")
+    for p in plane["points"]:
+        def fmt(key: str, p: dict = p) -> str:
+            if f"error_{key}" in p:
+                return f"refused ({p[f'error_{key}']})"
+            return f"{float(p[f'I_{key}']):.3f} [{float(p[f'I_{key}_low']):.3f}, {float(p[f'I_{key}_high']):.3f}]"
+
+        stage = "" if p.get("stage") in (None, "main") else f"{p['stage']} "
+        typer.echo(f"  {p['layer']:<16} {stage}epoch {p['epoch']:>3}  I(T;X) {fmt('TX')}  I(T;Y) {fmt('TY')}")
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     @dataclass_options(TrainConfig, exclude=("seed",))
@@ -74,6 +99,10 @@ def register(app: typer.Typer) -> None:
         plots: Path | None = typer.Option(None, "--plots", help="Folder for the method's own plots (e.g. ITHP's information plane), in a subfolder per run."),
         per_sample: Path | None = typer.Option(None, "--per-sample", help="Folder for each seed's per-sample test outputs (.npz: predictions, branch outputs, diagnostics such as gate weights), in a subfolder per run."),
         probe: bool = typer.Option(False, "--probe/--no-probe", help="Linear probe on each modality's frozen encoder outputs (test/probe/<modality>/accuracy)."),
+        info_plane: str | None = typer.Option(None, "--info-plane", help="Information plane of these layers (LAYER[,LAYER]; 'default': the method's own; 'list': print the layer names and stop)."),
+        info_plane_every: int = typer.Option(1, "--info-plane-every", help="Measure every K epochs (and at the last)."),
+        info_plane_compress: str = typer.Option("pca:8", "--info-plane-compress", help="Compression before estimation: pca:K, ae:K or none."),
+        info_plane_samples: int = typer.Option(1000, "--info-plane-samples", help="Validation samples measured (fixed subsample)."),
         **train_options: Any,
     ) -> None:
         """Train a method on a dataset over seeds and print mean ± std of its metrics.
@@ -97,6 +126,17 @@ def register(app: typer.Typer) -> None:
         if seed_start < 0:
             raise ConfigError(f"--seed-start must be >= 0, got {seed_start}")
         opts = parse_options(options)
+        if info_plane is not None and info_plane.strip() == "list":
+            _list_layers(method, data, opts, parse_options(data_options))
+            return
+        if info_plane is None and (info_plane_every, info_plane_compress, info_plane_samples) != (1, "pca:8", 1000):
+            raise ConfigError("--info-plane-every/--info-plane-compress/--info-plane-samples need --info-plane LAYER")
+        plane = None
+        if info_plane is not None:
+            from infofusion.training.info_plane import InfoPlaneConfig
+
+            plane = InfoPlaneConfig.of(info_plane, every=info_plane_every, compress=info_plane_compress,
+                                       samples=info_plane_samples)
         cfg = TrainConfig(**dataclass_values(TrainConfig, train_options))
         init_if_launched()
         main = is_main_process()
@@ -108,7 +148,7 @@ def register(app: typer.Typer) -> None:
                                 data_options=parse_options(data_options),
                                 plots_dir=plots if main else None, per_sample_dir=per_sample if main else None,
                                 model_dir=model_dir if main and save_model else None, run_id=run_id,
-                                probe=probe,
+                                probe=probe, info_plane=plane,
                                 on_result=lambda rec, _: progress.advance(run_line(rec)))
         if not main:
             return
@@ -118,6 +158,9 @@ def register(app: typer.Typer) -> None:
         extra = records[-1].extra
         if "modality_order" in extra:
             typer.echo(f"modality order: {extra['modality_order']}")
+        for r in records:
+            if "info_plane" in r.extra:
+                _print_info_plane(r.seed, r.extra["info_plane"])
         for r in records:
             for path in r.extra.get("plots", []):
                 typer.echo(f"wrote {path}")

@@ -498,5 +498,10 @@ class FusionMethod(nn.Module, metaclass=_MethodMeta):
         loss, _ = cs_ib_loss(x, t, y, prediction, beta=self.cs_ib_beta)
         return loss
 
+    def info_plane_layers(self) -> list[str]:
+        """Submodule names the information-plane analysis measures for ``--info-plane default``
+        (see :mod:`infofusion.training.info_plane`); none unless a method declares them."""
+        return []
+
     def forward(self, batch: Batch) -> MethodOutput:  # pragma: no cover - abstract
         raise NotImplementedError

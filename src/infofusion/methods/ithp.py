@@ -184,6 +184,14 @@ class _PrimeEncoder(nn.Module):
         return h
 
 
+class _Tap(nn.Module):
+    """Identity with a name: ``(B, T, D), (B, T) mask -> (B, T, D)``. Forward hooks on it see the
+    tensor and its mask (the information-plane analysis pools over valid steps only)."""
+
+    def forward(self, z: torch.Tensor, valid: torch.Tensor | None = None) -> torch.Tensor:
+        return z
+
+
 def _mlp(
     in_dim: int,
     inter: int,
@@ -431,6 +439,9 @@ class ITHP(FusionMethod):
         sigmoid = self.scale_mode in ("minmax", "minmax_global")
         self.link_enc = nn.ModuleList()
         self.link_dec = nn.ModuleList()
+        # named taps on each bottleneck B_k (no parameters): the information-plane analysis
+        # hooks them (``info_plane_layers``)
+        self.bottleneck = nn.ModuleList([_Tap() for _ in self.detectors])
         self.scalers = nn.ModuleDict()
         self.aligned: list[bool] = []
         in_dim = self.d_model
@@ -645,6 +656,11 @@ class ITHP(FusionMethod):
             for k, det in enumerate(self.detectors)
         ]
 
+    def info_plane_layers(self) -> list[str]:
+        """The bottlenecks ``bottleneck.k`` (latent B_k of link k, the mean in evaluation), which
+        ``--info-plane default`` measures."""
+        return [f"bottleneck.{k}" for k in range(len(self.detectors))]
+
     def loss_weights(self) -> dict[str, float]:
         """Weights that turn the returned terms into ``task + c * sum_k w_k (KL_k + r_k MSE_k)``."""
         weights = {"task": 1.0}
@@ -709,6 +725,7 @@ class ITHP(FusionMethod):
         for k, det in enumerate(self.detectors):
             mu, logvar = self.link_enc[k](z).chunk(2, dim=-1)  # (B, T, L_k) each
             z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar) if sample else mu
+            z = self.bottleneck[k](z, valid)  # (B, T, L_k), unchanged
             kl = gaussian_kl(mu, logvar)  # (B, T, L_k)
             kl_dim = kl.mean(dim=-1)  # (B, T): the reference averages over latent dims
             target, tmask = self._scaled_target(batch, k, det, valid)

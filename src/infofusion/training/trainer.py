@@ -16,7 +16,7 @@ import math
 import os
 import random
 import time
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -131,9 +131,16 @@ class Trainer:
     * ``trainer.all_reduce(stats, op)``: reduce per-process statistics to global ones;
     * ``trainer.shared_generator``: a random stream that is the same on every process (for
       gradient noise), saved in checkpoints; separate from the shuffling stream.
+
+    ``callbacks`` (:class:`~infofusion.training.callbacks.Callback`) are analyses a user switches
+    on for any method (e.g. the information plane); each runs after the method's hook of the
+    same name, and what its ``on_epoch_end`` returns joins the epoch's history row.
     """
 
-    def __init__(self, method: FusionMethod, data: MultimodalDataset, config: TrainConfig) -> None:
+    def __init__(
+        self, method: FusionMethod, data: MultimodalDataset, config: TrainConfig, callbacks: Sequence[Any] = ()
+    ) -> None:
+        self.callbacks = list(callbacks)
         if not isinstance(method, FusionMethod):
             raise ConfigError(
                 f"the trainer trains FusionMethod subclasses (infofusion.methods.base), got {type(method).__name__}"
@@ -440,6 +447,8 @@ class Trainer:
 
         ckpt = self.load_checkpoint()
         self.method.on_fit_start(self)  # before restoring: hooks may build parts the checkpoint fills
+        for cb in self.callbacks:
+            cb.on_fit_start(self)
         self._fit_start_trainable = {n: p.requires_grad for n, p in self.method.named_parameters()}
         groups = self._group_parameters(stages)
         if ckpt is not None:
@@ -478,6 +487,8 @@ class Trainer:
                     train_seconds.append(time.perf_counter() - te)
                     row["seconds"] = train_seconds[-1]
                     self.method.on_epoch_end(epoch, self)
+                    for cb in self.callbacks:
+                        row.update(cb.on_epoch_end(epoch, self) or {})
                     if select:
                         valid = self.evaluate("valid", only={metric})
                         row.update({f"valid/{k}": v for k, v in valid.items()})
@@ -567,6 +578,7 @@ def fit(
     method: str | nn.Module,
     data: MultimodalDataset,
     config: TrainConfig | None = None,
+    callbacks: Sequence[Any] = (),
     **method_options: Any,
 ) -> FitResult:
     """Train ``method`` on ``data`` and return the validation-selected model and its metrics.
@@ -575,6 +587,8 @@ def fit(
         method: registry name (e.g. ``"joint"``) or a :class:`FusionMethod` instance.
         data: the dataset; needs a ``train`` split, uses ``valid`` for selection.
         config: training options (default :class:`TrainConfig`).
+        callbacks: :class:`~infofusion.training.callbacks.Callback` objects (e.g. the
+            information-plane analysis :class:`~infofusion.training.info_plane.InfoPlane`).
         **method_options: constructor options when ``method`` is a name.
 
     Example:
@@ -592,4 +606,4 @@ def fit(
         data = data.standardize("train")
     module = build_method(method, data, **method_options)
     seed_everything(config.seed)  # same stream for training whatever construction consumed
-    return Trainer(module, data, config).fit()
+    return Trainer(module, data, config, callbacks).fit()
