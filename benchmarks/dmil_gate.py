@@ -14,7 +14,10 @@ Prints, over the test samples of every file:
    component is the one of their type (R for redundancy, U_<k-th modality> for uniqueness<k>,
    S for synergy), per seed as mean +- std;
 2. the mean gate weight of each component per true type, mean +- std over seeds;
-3. test accuracy per true type, mean +- std over seeds.
+3. test accuracy per true type, mean +- std over seeds;
+4. accuracy of each component's own sub-prediction (``pred/<component>``) per true type, mean
+   over seeds: a component that is right on every type gives the gate no reason to prefer the
+   component of the type.
 
 Files without gate weights (another method's per-sample outputs, e.g. ``joint``) get table 3 only.
 """
@@ -51,7 +54,7 @@ def main() -> None:
     files = sorted(args.folder.glob("*.npz"))
     if not files:
         raise SystemExit(f"no .npz files in {args.folder}")
-    confusion, hits, means, accs = None, [], [], []
+    confusion, hits, means, accs, subs = None, [], [], [], []
     for path in files:
         out = load_per_sample(path)
         if "interaction" not in out["truth"]:
@@ -71,6 +74,8 @@ def main() -> None:
         hits.append(float(np.mean([types.get(c) == t for c, t in zip(top, truth, strict=True)])))
         _, m, _ = gate_by_group(gates, truth)
         means.append(m)
+        subs.append([[float((out["diagnostics"][f"pred/{c}"].argmax(axis=1) == out["y"])[truth == g].mean())
+                      for c in comps] for g in groups])
     accs_arr = np.array(accs)
     print(f"{len(files)} runs, {int(sum(len(load_per_sample(p)['y']) for p in files))} test samples in all\n")
     if confusion is None:
@@ -92,6 +97,12 @@ def main() -> None:
         print(f"| {g} | " + " | ".join(cells) + " |")
     print()
     _print_accuracy(groups, accs_arr)
+    subs_arr = np.array(subs)  # (runs, groups, components)
+    print("\n4. accuracy of each component's sub-prediction per true type (mean over runs)")
+    print("| true type | " + " | ".join(comps) + " |")
+    print("|---" * (len(comps) + 1) + "|")
+    for i, g in enumerate(groups):
+        print(f"| {g} | " + " | ".join(f"{subs_arr[:, i, j].mean():.3f}" for j in range(len(comps))) + " |")
 
 
 def _print_accuracy(groups: list[str], accs: np.ndarray) -> None:

@@ -9,21 +9,22 @@ Two steps (``--step``):
 * ``structure``: one option at a time from a base configuration -- the U/R separation
   (``xcorr`` vs ``club``), the alignment (``corr`` vs ``mse``), the reconstruction target
   (``input`` vs ``encoding``) and the stage-3 learning-rate factor (0.1 vs 0.5);
-* ``weights``: the grid alpha x beta x gamma with the structure chosen in the first step
-  (``--base`` takes it as JSON).
+* ``weights``: alpha, beta and gamma, one at a time over three values each (a factor 10 apart)
+  around the base, with the structure chosen in the first step (``--base`` takes it as JSON);
+* ``base``: the base configuration alone (e.g. the best value of each weight from the sweep
+  together, ``--base '{"alpha": 0.01, "gamma": 0.1}'``).
 
 Each finished run is appended to ``--out`` (JSON lines) and skipped when the script runs again,
 so an interrupted grid resumes. Run (about 1 to 2 minutes per DMIL fit on one core)::
 
     OMP_NUM_THREADS=1 python benchmarks/dmil_select.py --step structure --jobs 2
     OMP_NUM_THREADS=1 python benchmarks/dmil_select.py --step weights --jobs 2 \\
-        --base '{"separation": "xcorr", "align": "corr"}'
+        --base '{"finetune_lr_factor": 0.5}'
 """
 
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import os
 from concurrent.futures import ProcessPoolExecutor
@@ -33,7 +34,7 @@ BASE = {"alpha": 1e-3, "beta": 0.1, "gamma": 1.0, "separation": "xcorr", "align"
         "recon_target": "input", "finetune_lr_factor": 0.1}
 STRUCTURE = [{}, {"separation": "club"}, {"align": "mse"}, {"recon_target": "encoding"},
              {"finetune_lr_factor": 0.5}]
-WEIGHTS = {"alpha": (1e-3, 1e-2), "beta": (1e-2, 1e-1), "gamma": (0.1, 1.0)}
+WEIGHTS = {"alpha": (1e-4, 1e-3, 1e-2), "beta": (1e-2, 1e-1, 1.0), "gamma": (0.1, 1.0, 10.0)}
 
 
 def run_one(task: tuple[str, int, str]) -> dict:
@@ -55,15 +56,19 @@ def run_one(task: tuple[str, int, str]) -> dict:
 
 
 def configurations(step: str, base: dict) -> list[dict]:
+    if step == "base":
+        return [dict(base)]
     if step == "structure":
         return [{**base, **change} for change in STRUCTURE]
-    keys = list(WEIGHTS)
-    return [{**base, **dict(zip(keys, values, strict=True))} for values in itertools.product(*WEIGHTS.values())]
+    configs = [dict(base)]
+    for key, values in WEIGHTS.items():
+        configs += [{**base, key: v} for v in values if v != base[key]]
+    return configs
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--step", choices=("structure", "weights"), required=True)
+    parser.add_argument("--step", choices=("structure", "weights", "base"), required=True)
     parser.add_argument("--base", default=None, help="JSON options replacing the base configuration")
     parser.add_argument("--data", nargs="+", default=["synthetic:mixed", "digits"])
     parser.add_argument("--seeds", type=int, default=2)
@@ -88,7 +93,7 @@ def main() -> None:
                 fh.write(json.dumps(rec) + "\n")
             print(f"{rec['data']} seed {rec['seed']} {rec['options']}: valid accuracy {rec['valid_accuracy']:.4f}",
                   flush=True)
-    varied = sorted({k for c in configs for k in c if any(c[k] != o[k] for o in configs)})
+    varied = sorted({k for c in configs for k in c if any(c[k] != o[k] for o in configs)}) or sorted(WEIGHTS)
     print(f"\nvalidation accuracy, mean over seeds 0..{args.seeds - 1} (base {base})")
     print(" | ".join(varied + args.data + ["mean"]))
     for c in configs:

