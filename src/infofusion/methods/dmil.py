@@ -117,7 +117,7 @@ class DMIL(FusionMethod):
     def __init__(
         self,
         spec: TaskSpec,
-        alpha: float = 1e-3,
+        alpha: float = 1e-2,
         beta: float = 0.1,
         gamma: float = 1.0,
         component_dim: int = 32,
