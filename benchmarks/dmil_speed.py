@@ -30,9 +30,11 @@ def main() -> None:
     p.add_argument("--epochs", type=int, default=5, help="epochs per stage and repeat")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="DMIL option (repeatable)")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     from infofusion.api import bench_config
+    from infofusion.cli.options import parse_options
     from infofusion.data import load_dataset
     from infofusion.training import Trainer, build_method, seed_everything
 
@@ -41,7 +43,8 @@ def main() -> None:
     seed_everything(0)
     joint = Trainer(build_method("joint", data), data, cfg)
     seed_everything(0)
-    dmil = Trainer(build_method("dmil", data), data, cfg)
+    options = parse_options(a.set)
+    dmil = Trainer(build_method("dmil", data, **options), data, cfg)
     stages = dmil.method.stages()
     groups = dmil._group_parameters(stages)
     dmil._fit_start_trainable = {n: q.requires_grad for n, q in dmil.method.named_parameters()}
@@ -57,7 +60,7 @@ def main() -> None:
                     if epoch > 0:  # the first epoch after a (re)start warms caches up
                         times[name].append(time.perf_counter() - t)
     med = {k: statistics.median(v) for k, v in times.items()}
-    print(f"{a.data}: n_train={len(data.indices('train'))} batch={cfg.batch_size} "
+    print(f"{a.data} {options or ''}: n_train={len(data.indices('train'))} batch={cfg.batch_size} "
           f"epochs/stage={a.epochs} repeats={a.repeats} threads={a.threads}")
     print(f"{'what':24s} {'s/epoch':>9s} {'x joint':>8s}")
     print(f"{'joint fusion':24s} {med['joint']:9.4f} {1.0:8.2f}")

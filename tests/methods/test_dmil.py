@@ -21,6 +21,15 @@ from tests.helpers import regression_dataset, xor_dataset
 SMALL = {"hidden": 16, "embed_dim": 8, "component_dim": 4}
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Small models: a second intra-op thread only spins (50x slower on a busy machine)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def mixed(n: int = 160, task: str = "mixed"):
     return load_dataset(f"synthetic:{task}", n=n, dim=6).standardize()
 
