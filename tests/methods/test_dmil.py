@@ -301,6 +301,11 @@ def test_options_are_checked_by_name():
                       ({"stage_epochs": [1, 2]}, "stage_epochs"), ({"recon_target": "x"}, "recon_target")]:
         with pytest.raises(ConfigError, match=word):
             DMIL(data.spec, **bad)
+    from infofusion.cli.options import parse_options
+
+    options = parse_options(["separation=none"])  # the CLI reads "none" as null
+    assert DMIL(data.spec, **options, **SMALL).separation == "none"
+    assert "sep/m1" not in stage_terms(DMIL(data.spec, **options, **SMALL), data, "components")
     one = xor_dataset(n=32)
     with pytest.raises(ConfigError, match="at least two modalities"):
         DMIL(one.spec, modalities=["a"])

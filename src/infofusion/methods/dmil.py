@@ -124,7 +124,7 @@ class DMIL(FusionMethod):
         variational: bool = True,
         decomposition: str = "full",
         gate: str = "learned",
-        separation: str = "xcorr",
+        separation: str | None = "xcorr",
         align: str = "corr",
         recon_target: str = "input",
         recon_weight: float = 1.0,
@@ -167,7 +167,8 @@ class DMIL(FusionMethod):
         self.variational = bool(variational)
         self.decomposition = _choice("decomposition", decomposition, DECOMPOSITIONS)
         self.gate_kind = _choice("gate", gate, GATES)
-        self.separation = _choice("separation", separation, SEPARATIONS)
+        # ``--set separation=none`` reaches here as None (the CLI reads "none" as null)
+        self.separation = _choice("separation", "none" if separation is None else separation, SEPARATIONS)
         self.align = _choice("align", align, ALIGNMENTS)
         self.recon_target = _choice("recon_target", recon_target, RECON_TARGETS)
         self.recon_weight = float(recon_weight)
