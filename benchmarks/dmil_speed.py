@@ -60,7 +60,7 @@ def main() -> None:
                     if epoch > 0:  # the first epoch after a (re)start warms caches up
                         times[name].append(time.perf_counter() - t)
     med = {k: statistics.median(v) for k, v in times.items()}
-    print(f"{a.data} {options or ''}: n_train={len(data.indices('train'))} batch={cfg.batch_size} "
+    print(f"{a.data}{' ' + str(options) if options else ''}: n_train={len(data.indices('train'))} batch={cfg.batch_size} "
           f"epochs/stage={a.epochs} repeats={a.repeats} threads={a.threads}")
     print(f"{'what':24s} {'s/epoch':>9s} {'x joint':>8s}")
     print(f"{'joint fusion':24s} {med['joint']:9.4f} {1.0:8.2f}")
