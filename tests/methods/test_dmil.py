@@ -362,3 +362,18 @@ def test_gate_plots_without_ground_truth_use_the_pointwise_composition(tmp_path)
     assert sorted(p.rsplit("/", 1)[-1] for p in paths) == [
         "x_gate_by_pointwise.png", "x_gate_by_pointwise.svg",
         "x_gate_confusion_pointwise.png", "x_gate_confusion_pointwise.svg"]
+
+
+# ----------------------------------------------------------------------------------- end to end
+@pytest.mark.slow
+def test_three_stages_learn_pure_synergy_that_the_ensemble_cannot():
+    """On XOR of one bit per modality each M head is at chance and their average is an additive
+    function of the two bits, which gets at most 3 of the 4 corners right (as the ensemble);
+    the S component (stage 2) and the fine-tuning (stage 3) must carry the prediction."""
+    data = xor_dataset(n=800).standardize()
+    config = TrainConfig(epochs=25, batch_size=64, lr=3e-3, patience=0, progress=False, seed=0)
+    dmil = fit("dmil", data, config, hidden=32, embed_dim=16, component_dim=8)
+    ensemble = fit("ensemble", data, config, hidden=32, embed_dim=16)
+    assert dmil.stages[0].best_score < 0.8  # stage 1: the averaged M heads
+    assert dmil.metrics["test/accuracy"] > 0.9
+    assert ensemble.metrics["test/accuracy"] < 0.8
