@@ -124,7 +124,7 @@ def report(results: dict, truths: dict, regime: str) -> None:
             f"{t:38s} {truths[t]:7.3f} "
             + " ".join(f"{v:7.3f}" if math.isfinite(v) else f"{'n/a':>7s}" for v in row)
         )
-    print(f"\n{'estimator':10s} {'tasks':>5s} {'MAE (nats)':>10s} {'solved':>7s}")
+    print(f"\n{'estimator':10s} {'tasks':>5s} {'MAE (nats)':>10s} {'solved':>7s} {'median s':>9s}")
     for e in ("mist", "auto", "ksg"):
         for subset, label in ((ok, f"{len(ok)}"), (tasks, f"{len(tasks)}")):
             if e == "mist" and subset is tasks and len(ok) < len(tasks):
@@ -132,7 +132,9 @@ def report(results: dict, truths: dict, regime: str) -> None:
             means = {t: float(np.mean([r[e]["value"] for r in results[t]])) for t in subset}
             mae = np.mean([abs(means[t] - truths[t]) for t in subset])
             won = sum(solved(means[t], truths[t]) for t in subset)
-            print(f"{e:10s} {label:>5s} {mae:10.3f} {won:5d}/{len(subset)}")
+            # ksg's time includes its bootstrap (where it ran)
+            secs = np.median([r[e]["seconds"] for t in subset for r in results[t]])
+            print(f"{e:10s} {label:>5s} {mae:10.3f} {won:5d}/{len(subset)} {secs:9.2f}")
     print(f"\ninterval coverage of the truth over {len(ok)} tasks x seeds (mean width, nats)")
     for e, key in INTERVALS:
         hits, widths = [], []
