@@ -57,7 +57,9 @@ def ksg_bootstrap(x: np.ndarray, y: np.ndarray, boot: int, seed: int) -> tuple[f
     return ksg.estimate(x, y).value, np.asarray(reps)
 
 
-def run_one(x: np.ndarray, y: np.ndarray, seed: int, boot: int, cached: dict | None) -> dict:
+def run_one(
+    x: np.ndarray, y: np.ndarray, seed: int, boot: int, cached: dict | None, checkpoint: str = ""
+) -> dict:
     """Every estimator on one sample: values, intervals and times.
 
     ``cached``: an earlier record of the same task, seed, n and ``boot``; its ``auto`` and
@@ -70,7 +72,7 @@ def run_one(x: np.ndarray, y: np.ndarray, seed: int, boot: int, cached: dict | N
     out: dict = {}
     t0 = time.perf_counter()
     try:
-        est = create_estimator("mist", seed=seed).estimate(x, y)
+        est = create_estimator("mist", seed=seed, checkpoint=checkpoint).estimate(x, y)
         q = est.extra["quantiles"]
         out["mist"] = {
             "value": est.value,
@@ -164,6 +166,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--tasks", nargs="*", default=list(PANEL))
     ap.add_argument("--out", type=Path, default=Path("results/mist_eval.jsonl"))
     ap.add_argument(
+        "--checkpoint",
+        default="",
+        help="a checkpoint of scripts/train_mist.py (its .json beside it); empty: the shipped one",
+    )
+    ap.add_argument(
         "--reuse",
         action="store_true",
         help="take auto and ksg from records already in --out (same task, seed, n, boot)",
@@ -175,7 +182,11 @@ def main(argv: list[str] | None = None) -> None:
     from infofusion.measures.mi.mist import training_record
 
     torch.set_num_threads(1)
-    rec = training_record()
+    rec = (
+        json.loads(Path(args.checkpoint).with_suffix(".json").read_text())
+        if args.checkpoint
+        else training_record()
+    )
     print(
         f"mist checkpoint: {rec['steps']} steps, {rec['datasets_seen']} datasets, final validation "
         f"pinball {rec['final_validation']['val_pinball']:.4f} ({rec['command']})"
@@ -196,7 +207,7 @@ def main(argv: list[str] | None = None) -> None:
                 x, y = (np.asarray(a, dtype=np.float64) for a in task.sample(args.n, seed=seed))
                 for reg, n in regimes.items():
                     cached = cache.get((tname, seed, n, args.boot))
-                    res = run_one(x[:n], y[:n], seed, args.boot, cached)
+                    res = run_one(x[:n], y[:n], seed, args.boot, cached, args.checkpoint)
                     results[reg][tname].append(res)
                     rec = {"task": tname, "seed": seed, "n": n, "boot": args.boot}
                     rec |= {"truth": truths[tname], **res}
