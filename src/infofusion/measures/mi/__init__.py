@@ -21,6 +21,8 @@ mine,
 smile
 club,      neural upper bounds through q(y | x)                         no
 vclub
+mist       learned (set transformer trained on known-MI tasks), median  no
+           and quantile interval; <= 8 columns a side
 ========== ============================================================ ==================
 
 Example:
@@ -43,6 +45,7 @@ import infofusion.measures.mi.wasserstein  # noqa: F401  (registers wdm)
 from infofusion.interfaces import Estimate
 from infofusion.measures.mi import auto, club, gaussian, ksg, neural, plugin  # noqa: F401  (registers)
 from infofusion.measures.mi.base import MIEstimatorBase, ProgressFn
+from infofusion.measures.mi.mist import MISTEstimator  # noqa: F401  (registers the learned one)
 from infofusion.registry import create, describe, get, list_components
 
 __all__ = ["MIEstimatorBase", "create_estimator", "estimate_mi", "list_estimators"]
