@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from infofusion.methods import ensemble, ithp, joint, late, tfn, unimodal  # noqa: F401  (registration)
+from infofusion.methods import btw, ensemble, ithp, joint, late, tfn, unimodal  # noqa: F401  (registration)
 from infofusion.methods.base import FusionMethod
 
 __all__ = ["FusionMethod"]
