@@ -29,6 +29,8 @@ __all__ = [
     "KL_NORMS",
     "btw_update",
     "categorical_kl",
+    "class_log_ratios",
+    "instance_divergence",
     "gaussian_kl",
     "next_smoothing",
     "normalize_mi",
@@ -79,6 +81,40 @@ def gaussian_kl(
     if not (bool((sp > 0).all()) and bool((sq > 0).all())):
         raise ConfigError(f"gaussian_kl needs positive standard deviations, got sigma_p={sigma_p}, sigma_q={sigma_q}")
     return torch.log(sq / sp) + (sp**2 + (mean_p - mean_q) ** 2) / (2 * sq**2) - 0.5
+
+
+def instance_divergence(
+    unimodal: list[torch.Tensor], fused: torch.Tensor, kind: str, sigma_p: float = 0.1, sigma_q: float = 1.0
+) -> torch.Tensor:
+    """``(N, M)`` divergence of each modality's unimodal prediction from the fused prediction.
+
+    Args:
+        unimodal: ``M`` predictions, each ``(N, C)`` logits or ``(N,)`` scores.
+        fused: the fused prediction, same layout.
+        kind: ``categorical`` (:func:`categorical_kl` of the softmax distributions),
+            ``gaussian`` (:func:`gaussian_kl` with fixed ``sigma_p``, ``sigma_q``) or
+            ``gaussian_spread`` (each model's standard deviation of predictions over the ``N``
+            samples as its sigma: label-free, one scale per model).
+    """
+    cols = []
+    for uni in unimodal:
+        if kind == "categorical":
+            cols.append(categorical_kl(torch.log_softmax(uni, -1), torch.log_softmax(fused, -1)))
+        elif kind == "gaussian":
+            cols.append(gaussian_kl(uni, fused, sigma_p, sigma_q))
+        elif kind == "gaussian_spread":
+            cols.append(gaussian_kl(uni, fused, float(uni.std().clamp_min(1e-6)), float(fused.std().clamp_min(1e-6))))
+        else:
+            raise ConfigError(f"instance_divergence: kind must be categorical, gaussian or gaussian_spread, got {kind!r}")
+    return torch.stack(cols, dim=1)
+
+
+def class_log_ratios(logits: torch.Tensor) -> torch.Tensor:
+    """``(N, C)`` class scores -> ``(N, C - 1)`` additive log-ratios ``log p_c - log p_0``: an
+    invertible, full-rank coordinate system of the predicted distribution (probabilities sum
+    to 1, so ``C`` columns would be degenerate), the representation MI is estimated on."""
+    logp = torch.log_softmax(logits, -1)
+    return logp[:, 1:] - logp[:, :1]
 
 
 def normalize_scores(scores: torch.Tensor, how: str, floor: float = 1e-5) -> torch.Tensor:

@@ -26,7 +26,6 @@ See ``docs/methods/btw.md``.
 
 from __future__ import annotations
 
-import math
 import time
 from typing import Any
 
@@ -39,17 +38,19 @@ from infofusion.errors import ConfigError
 from infofusion.functional.btw import (
     KL_NORMS,
     btw_update,
-    categorical_kl,
-    gaussian_kl,
+    class_log_ratios,
+    instance_divergence,
     next_smoothing,
 )
 from infofusion.interfaces import Batch, MethodOutput, StageSpec, TaskSpec
 from infofusion.methods.base import FusionMethod
-from infofusion.methods.btw_backbones import (
+from infofusion.methods.btw_modules import (
     BACKBONES,
     PROJECTIONS,
     ConcatFusion,
     CrossModalTransformer,
+    UnimodalModel,
+    UpdateLog,
 )
 from infofusion.registry import register
 
@@ -64,41 +65,6 @@ QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 def _choice(option: str, value: Any, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
         raise ConfigError(f"btw: {option} must be one of {', '.join(allowed)}, got {value!r}")
-
-
-class _Unimodal(nn.Module):
-    """A separately trained unimodal model: encoder -> head."""
-
-    def __init__(self, encoder: nn.Module, head: nn.Module) -> None:
-        super().__init__()
-        self.encoder, self.head = encoder, head
-
-    def forward(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
-        return self.head(self.encoder(x, mask))
-
-
-class _UpdateLog(nn.Module):
-    """What the weight updates did (one row per update) plus the smoothing state, saved with
-    the method's state (``get_extra_state``) so a resumed run has the full record.
-
-    Loading a state whose rows are a prefix of the current ones keeps the current rows: model
-    selection restores an earlier epoch's weights, but the record of updates stays complete.
-    """
-
-    def __init__(self, smoothing: float) -> None:
-        super().__init__()
-        self.rows: list[dict[str, Any]] = []
-        self.smoothing = float(smoothing)
-        self.best = math.inf
-
-    def get_extra_state(self) -> dict[str, Any]:
-        return {"rows": list(self.rows), "smoothing": self.smoothing, "best": self.best}
-
-    def set_extra_state(self, state: dict[str, Any]) -> None:
-        rows = list(state["rows"])
-        if len(rows) < len(self.rows) and rows == self.rows[: len(rows)]:
-            return
-        self.rows, self.smoothing, self.best = rows, float(state["smoothing"]), float(state["best"])
 
 
 @register("method", "btw")
@@ -217,7 +183,7 @@ class BTW(FusionMethod):
         if self.weighting != "uniform" and source == "pretrained":
             for s in specs:
                 self.teachers[s.name] = nn.ModuleList(
-                    _Unimodal(make_encoder(s, self.embed_dim, self.encoder_kind, self.hidden, self.dropout), self.make_head(self.embed_dim))
+                    UnimodalModel(make_encoder(s, self.embed_dim, self.encoder_kind, self.hidden, self.dropout), self.make_head(self.embed_dim))
                     for _ in range(self.crossfit)
                 )
         elif self.weighting != "uniform":
@@ -225,12 +191,12 @@ class BTW(FusionMethod):
         self.phase = "fusion"  # "unimodal:<m>:<k>" while model k of modality m is pre-trained
 
     @property
-    def update_log(self) -> _UpdateLog:
+    def update_log(self) -> UpdateLog:
         """The record of weight updates and the smoothing state (created at fit start, or at
         the first update; part of the state dict from then on)."""
         log = self._modules.get("_update_log")
         if log is None:
-            log = _UpdateLog(self.smoothing)
+            log = UpdateLog(self.smoothing)
             self.add_module("_update_log", log)
         return log  # type: ignore[return-value]
 
@@ -278,7 +244,7 @@ class BTW(FusionMethod):
         cols = [list(data.names).index(name) for name in self.modality_names]
         self._corrupted = None if truth is None else np.asarray(truth)[:, cols].astype(bool)
         self._clock = {"fit_start": time.perf_counter()}
-        self.add_module("_update_log", _UpdateLog(self.smoothing))
+        self.add_module("_update_log", UpdateLog(self.smoothing))
         self.phase = "fusion"
         if self.weighting != "uniform" and self.mi_split != "own" and self.mi_split not in trainer.data.splits:
             raise ConfigError(f"btw: mi_split='{self.mi_split}' but the dataset has no such split ({', '.join(trainer.data.splits)})")
@@ -361,27 +327,18 @@ class BTW(FusionMethod):
 
     def instance_kl(self, out: dict[str, Any]) -> torch.Tensor:
         """``(n, M)`` KL of each modality's unimodal prediction from the fused one (labels unused)."""
+        unimodal = [torch.as_tensor(out["unimodal"][m], dtype=torch.float64) for m in self.modality_names]
         fused = torch.as_tensor(out["prediction"], dtype=torch.float64)
-        cols = []
-        for m in self.modality_names:
-            uni = torch.as_tensor(out["unimodal"][m], dtype=torch.float64)
-            if self.spec.task == "classification":
-                cols.append(categorical_kl(torch.log_softmax(uni, -1), torch.log_softmax(fused, -1)))
-            else:
-                if self.variance == "fixed":
-                    sp, sq = self.sigma_unimodal, self.sigma_fused
-                else:  # each model's spread of predictions over the split
-                    sp, sq = float(uni.std().clamp_min(1e-6)), float(fused.std().clamp_min(1e-6))
-                cols.append(gaussian_kl(uni, fused, sp, sq))
-        return torch.stack(cols, dim=1)
+        if self.spec.task == "classification":
+            return instance_divergence(unimodal, fused, "categorical")
+        if self.variance == "fixed":
+            return instance_divergence(unimodal, fused, "gaussian", self.sigma_unimodal, self.sigma_fused)
+        return instance_divergence(unimodal, fused, "gaussian_spread")
 
     def _mi_representation(self, pred: np.ndarray) -> np.ndarray:
-        """Class scores as additive log-ratios ``log p_c - log p_0`` (invertible, full rank);
-        regression scores as one column."""
         if self.spec.task == "regression":
             return pred.reshape(-1, 1).astype(np.float64)
-        logp = torch.log_softmax(torch.as_tensor(pred, dtype=torch.float64), -1).numpy()
-        return logp[:, 1:] - logp[:, :1]
+        return class_log_ratios(torch.as_tensor(pred, dtype=torch.float64)).numpy()
 
     def modality_mi(self, out: dict[str, Any]) -> torch.Tensor:
         """``(M,)`` MI (nats) between each modality's unimodal outputs and the fused outputs over

@@ -1,7 +1,7 @@
-"""Fusion backbones of BTW: per-modality features scaled by a per-sample weight, then fused.
+"""The modules BTW is built from: fusion backbones, unimodal models, the record of updates.
 
-Both take the batch and a ``(B, M)`` weight matrix; modality ``m``'s features on sample ``i``
-are multiplied by ``w[i, m]`` before anything mixes the modalities.
+Fusion backbones take the batch and a ``(B, M)`` weight matrix; modality ``m``'s features on
+sample ``i`` are multiplied by ``w[i, m]`` before anything mixes the modalities.
 
 * :class:`ConcatFusion` (default): encoder -> projection (linear by default; the reference's
   Linear-ReLU-Linear as an option) -> ``x w`` -> concatenation -> MLP head.
@@ -15,6 +15,9 @@ are multiplied by ``w[i, m]`` before anything mixes the modalities.
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -22,7 +25,7 @@ from infofusion.encoders import make_encoder, masked_mean, mlp
 from infofusion.errors import ConfigError
 from infofusion.interfaces import Batch, ModalitySpec
 
-__all__ = ["BACKBONES", "PROJECTIONS", "ConcatFusion", "CrossModalTransformer", "projection"]
+__all__ = ["BACKBONES", "PROJECTIONS", "ConcatFusion", "CrossModalTransformer", "UnimodalModel", "UpdateLog", "projection"]
 
 
 PROJECTIONS: tuple[str, ...] = ("linear", "mlp", "none")
@@ -136,3 +139,38 @@ class CrossModalTransformer(nn.Module):
 
 
 BACKBONES: tuple[str, ...] = ("concat", "transformer")
+
+
+class UnimodalModel(nn.Module):
+    """A separately trained unimodal model: encoder -> head."""
+
+    def __init__(self, encoder: nn.Module, head: nn.Module) -> None:
+        super().__init__()
+        self.encoder, self.head = encoder, head
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+        return self.head(self.encoder(x, mask))
+
+
+class UpdateLog(nn.Module):
+    """What the weight updates did (one row per update) plus the smoothing state, saved with
+    the method's state (``get_extra_state``) so a resumed run has the full record.
+
+    Loading a state whose rows are a prefix of the current ones keeps the current rows: model
+    selection restores an earlier epoch's weights, but the record of updates stays complete.
+    """
+
+    def __init__(self, smoothing: float) -> None:
+        super().__init__()
+        self.rows: list[dict[str, Any]] = []
+        self.smoothing = float(smoothing)
+        self.best = math.inf
+
+    def get_extra_state(self) -> dict[str, Any]:
+        return {"rows": list(self.rows), "smoothing": self.smoothing, "best": self.best}
+
+    def set_extra_state(self, state: dict[str, Any]) -> None:
+        rows = list(state["rows"])
+        if len(rows) < len(self.rows) and rows == self.rows[: len(rows)]:
+            return
+        self.rows, self.smoothing, self.best = rows, float(state["smoothing"]), float(state["best"])
