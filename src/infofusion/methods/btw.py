@@ -104,9 +104,10 @@ class BTW(FusionMethod):
         pretrain_epochs: epoch budget of each unimodal stage (default: the run's ``epochs``).
         crossfit: ``source="pretrained"``: unimodal models per modality. 1 (reference): one
             model on the whole training split, so its predictions on training samples are
-            in-sample. ``K >= 2``: K-fold cross-fitting: model ``k`` is trained without fold
-            ``k`` of the training split and predicts it, so training samples get held-out
-            predictions like validation and test samples (which get the mean of the K models).
+            in-sample. ``K >= 2`` (default 5): K-fold cross-fitting: model ``k`` is trained
+            without fold ``k`` of the training split and predicts it, so training samples get
+            held-out predictions like validation and test samples (which get the mean of the K
+            models).
         heads: attention heads (``fusion="transformer"``).
         layers: Transformer layers (``fusion="transformer"``).
         **kw: ``hidden``, ``embed_dim``, ``encoder``, ``dropout``, ``modalities``.
@@ -121,7 +122,7 @@ class BTW(FusionMethod):
         source: str = "pretrained",
         fusion: str = "concat",
         projection: str = "linear",
-        update_every: int = 1,
+        update_every: int = 5,
         kl_norm: str = "minmax",
         direction: str = "divergence",
         estimator: str = "ksg",
@@ -134,7 +135,7 @@ class BTW(FusionMethod):
         smoothing: float = 0.5,
         smoothing_step: float = 0.05,
         pretrain_epochs: int | None = None,
-        crossfit: int = 1,
+        crossfit: int = 5,
         heads: int = 4,
         layers: int = 1,
         **kw: Any,
