@@ -1,7 +1,7 @@
 """A BTW training job run as a subprocess by the resume test.
 
 Usage: python btw_resume_job.py OUT.json [--ckpt DIR] [--resume] [--sleep S]
-Trains BTW (pre-trained unimodal models, weights updated every fusion epoch) on a small
+Trains BTW (2-fold cross-fitted unimodal models, weights updated every fusion epoch) on a small
 three-modality synthetic task and writes the final metrics, a checksum of the parameters, the
 epoch losses, the per-sample weights and the update log to OUT.json.
 """
@@ -47,7 +47,7 @@ def main() -> None:
     cfg = TrainConfig(epochs=8, batch_size=64, lr=3e-3, patience=0, seed=5, checkpoint_dir=a.ckpt, resume=a.resume, progress=False)
     SlowBTW.pause = a.sleep
     torch.manual_seed(0)
-    method = SlowBTW(data.standardize().spec, hidden=16, embed_dim=8, pretrain_epochs=2, update_every=1)
+    method = SlowBTW(data.standardize().spec, hidden=16, embed_dim=8, pretrain_epochs=2, update_every=1, crossfit=2)
     res = fit(method, data, cfg)
     params = torch.cat([q.detach().flatten() for q in res.method.parameters()]).double()
     rows = [{k: v for k, v in r.items() if k != "seconds"} for r in res.method.update_log.rows]

@@ -27,7 +27,7 @@ from tests.helpers import regression_dataset, xor_dataset
 
 ROOT = Path(__file__).resolve().parents[2]
 JOB = Path(__file__).with_name("btw_resume_job.py")
-SMALL = dict(hidden=16, embed_dim=8)
+SMALL = dict(hidden=16, embed_dim=8, crossfit=2)
 
 
 def _cfg(**kw: Any) -> TrainConfig:
@@ -91,7 +91,7 @@ def test_update_on_a_worked_example():
     p = (sigma(2t), 1 - sigma(2t)) and KL(p || (.5, .5)) = ln 2 - H(p).
     """
     spec = xor_dataset(n=40).spec
-    method = BTW(spec, weighting="kl", source="branches", **SMALL)
+    method = BTW(spec, weighting="kl", source="branches", hidden=16, embed_dim=8)
 
     def kl_half(t: float) -> float:
         p = 1 / (1 + math.exp(-2 * t))
@@ -254,12 +254,43 @@ def test_any_number_of_modalities(task):
 
 def test_regression_branches_and_transformer_backbone():
     data = regression_dataset(n=200)
-    res = fit("btw", data, _cfg(epochs=2), source="branches", variance="spread", update_every=1, **SMALL)
+    res = fit("btw", data, _cfg(epochs=2), source="branches", variance="spread", update_every=1, hidden=16, embed_dim=8)
     assert res.method.stages() == [] and "loss/branch/a" in res.history[0]
     assert np.isfinite(res.metrics["test/MAE"]) and len(res.method.update_log.rows) == 2
     seq = xor_dataset(n=120, sequence=True)
-    res = fit("btw", seq, _cfg(epochs=1), fusion="transformer", pretrain_epochs=1, update_every=1, hidden=16, embed_dim=8, heads=2)
+    res = fit("btw", seq, _cfg(epochs=1), fusion="transformer", pretrain_epochs=1, update_every=1, crossfit=1, hidden=16, embed_dim=8, heads=2)
     assert res.method.sample_state("weights").shape == (120, 2)
+
+
+def test_crossfitting_gives_training_samples_held_out_predictions(trained):
+    data, res = trained
+    method = res.method
+    fold = method.sample_state("fold")
+    train = data.indices("train")
+    assert set(fold[train].tolist()) == {0, 1} and (fold[data.indices("test")] == -1).all()
+    assert abs(int((fold[train] == 0).sum()) - int((fold[train] == 1).sum())) <= 1
+    batch = res.data.batch(torch.cat([train[:6], data.indices("test")[:4]]))
+    with torch.no_grad():
+        got = method.teacher_prediction("m1", batch)
+        own = [method.teachers["m1"][k](batch.x["m1"], None) for k in range(2)]
+    for i in range(6):  # a training sample: the model that never saw it
+        np.testing.assert_allclose(got[i].numpy(), torch.log_softmax(own[int(fold[train[i]])][i], -1).numpy(), rtol=1e-5)
+    mean = torch.log((torch.softmax(own[0], -1) + torch.softmax(own[1], -1)) / 2)
+    np.testing.assert_allclose(got[6:].numpy(), mean[6:].numpy(), rtol=1e-5)  # other samples: the mean
+    # model k is trained without fold k: a batch of fold-0 samples gives model 0 no loss, no gradient
+    method.train()
+    method.zero_grad(set_to_none=True)
+    method.teachers["m1"][0].requires_grad_(True)  # frozen after its stage
+    method.phase = "unimodal:m1:0"
+    out = method(res.data.batch(train[fold[train] == 0][:16]))
+    out.losses["task"].backward()
+    assert float(out.losses["task"].detach()) == 0.0
+    grads = [p.grad for p in method.teachers["m1"][0].parameters()]
+    assert all(g is not None and not g.any() for g in grads), [None if g is None else float(g.abs().sum()) for g in grads]
+    method.zero_grad(set_to_none=True)
+    method.teachers["m1"][0].requires_grad_(False)
+    method.phase = "fusion"
+    method.eval()
 
 
 # ------------------------------------------------------------------------------ resume
@@ -268,6 +299,7 @@ def _run_job(out: Path, *args: str) -> dict[str, Any]:
     return json.loads(out.read_text())
 
 
+@pytest.mark.slow
 def test_resume_after_sigkill_restores_the_weights(tmp_path):
     """Killed during the fusion stage (after weight updates) and resumed: the per-sample
     weights, the update log, the losses and the metrics equal an uninterrupted run's."""
@@ -275,7 +307,7 @@ def test_resume_after_sigkill_restores_the_weights(tmp_path):
     ckpt, out = tmp_path / "ckpt", tmp_path / "resumed.json"
     proc = subprocess.Popen([sys.executable, str(JOB), str(out), "--ckpt", str(ckpt), "--sleep", "0.5"], cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    last, fusion_stage, deadline = ckpt / "last.pt", 3, time.time() + 120
+    last, fusion_stage, deadline = ckpt / "last.pt", 6, time.time() + 300
     while time.time() < deadline:
         if last.exists():
             try:

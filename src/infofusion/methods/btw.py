@@ -104,10 +104,10 @@ class BTW(FusionMethod):
         pretrain_epochs: epoch budget of each unimodal stage (default: the run's ``epochs``).
         crossfit: ``source="pretrained"``: unimodal models per modality. 1 (reference): one
             model on the whole training split, so its predictions on training samples are
-            in-sample. ``K >= 2`` (default 5): K-fold cross-fitting: model ``k`` is trained
+            in-sample. ``K >= 2``: K-fold cross-fitting: model ``k`` is trained
             without fold ``k`` of the training split and predicts it, so training samples get
             held-out predictions like validation and test samples (which get the mean of the K
-            models).
+            models). Default (None): 5 with ``source="pretrained"``; only 1 is allowed otherwise.
         heads: attention heads (``fusion="transformer"``).
         layers: Transformer layers (``fusion="transformer"``).
         **kw: ``hidden``, ``embed_dim``, ``encoder``, ``dropout``, ``modalities``.
@@ -135,7 +135,7 @@ class BTW(FusionMethod):
         smoothing: float = 0.5,
         smoothing_step: float = 0.05,
         pretrain_epochs: int | None = None,
-        crossfit: int = 5,
+        crossfit: int | None = None,
         heads: int = 4,
         layers: int = 1,
         **kw: Any,
@@ -157,6 +157,8 @@ class BTW(FusionMethod):
             raise ConfigError(f"btw: mi_max_samples must be >= 20, got {mi_max_samples}")
         if pretrain_epochs is not None and int(pretrain_epochs) < 1:
             raise ConfigError(f"btw: pretrain_epochs must be >= 1, got {pretrain_epochs}")
+        if crossfit is None:
+            crossfit = 5 if source == "pretrained" else 1
         if int(crossfit) < 1 or (int(crossfit) > 1 and source != "pretrained"):
             raise ConfigError(f"btw: crossfit must be >= 1, and 1 unless source='pretrained' (got {crossfit}, source={source!r})")
         if len(self.modality_names) < 2:
