@@ -40,7 +40,12 @@ def load(paths: list[str]) -> list[dict[str, Any]]:
 
 
 def label(rec: dict[str, Any]) -> str:
-    return rec["config"].get("label") or rec["config"]["method"]
+    """The method's name; ``train`` records with options get them appended (``btw[direction=agreement]``)."""
+    name = rec["config"].get("label") or rec["config"]["method"]
+    options = rec["config"].get("options") or {}
+    if rec.get("kind") == "train" and options:
+        name += "[" + ",".join(f"{k}={v}" for k, v in sorted(options.items())) + "]"
+    return name
 
 
 def mean_std(values: list[float], scale: float = 1.0) -> str:

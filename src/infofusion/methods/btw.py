@@ -268,7 +268,8 @@ class BTW(FusionMethod):
 
     def forward(self, batch: Batch) -> MethodOutput:
         if self.phase.startswith("unimodal:"):
-            m, k = self.phase.split(":")[1], int(self.phase.split(":")[2])
+            m, fold_name = self.phase[len("unimodal:") :].rsplit(":", 1)
+            k = int(fold_name)
             pred = self.shape_prediction(self.teachers[m][k](batch.x[m], batch.mask(m)))
             if self.crossfit == 1:
                 return MethodOutput(pred, {"task": self.task_loss(pred, batch.y)})
