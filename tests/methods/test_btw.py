@@ -243,7 +243,7 @@ def test_any_number_of_modalities(task):
     data = load_dataset(task) if task == "uci_mfeat" else load_dataset(task, n=300, dim=6)
     if task == "uci_mfeat":
         data = data.subset(np.arange(0, len(data), 4))  # 500 samples, 6 views
-    res = fit("btw", data, _cfg(epochs=1), pretrain_epochs=1, update_every=1, **SMALL)
+    res = fit("btw", data, _cfg(epochs=1), pretrain_epochs=1, update_every=1, **{**SMALL, "crossfit": 1})
     m = len(data.names)
     assert m == (6 if task == "uci_mfeat" else 3)
     w = res.method.sample_state("weights")
