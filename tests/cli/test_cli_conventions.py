@@ -34,7 +34,8 @@ def test_user_error_is_one_line_and_exit_2_and_debug_shows_the_error():
     assert res.exit_code == 2 and res.stdout == ""
     assert res.stderr.splitlines() == [
         "error: unknown option(s) for synthetic: bogus (available: n, seed, dim, noise, "
-        "proportions, fractions, hidden, n_nuisance, type_scale, clean)"
+        "proportions, fractions, hidden, n_nuisance, type_scale, clean, "
+        "noise_modalities, corrupt, corrupt_fraction)"
     ]
     res = runner.invoke(app, ["--debug", *argv])
     assert isinstance(res.exception, ConfigError) and "bogus" in str(res.exception)

@@ -68,6 +68,14 @@ _PID_BITS: dict[str, dict[str, float]] = {
 
 _REFERENCE_SAMPLES = 4096  # latents used to fix the scale of each embedding (independent of n)
 _OPTIONS = ("proportions", "fractions", "hidden", "n_nuisance", "type_scale", "clean")
+# Corruption options (ground truth in sample_meta["corrupted"]) and the tasks that preset them:
+# task -> (base task, options).
+_CORRUPTION_OPTIONS = ("noise_modalities", "corrupt", "corrupt_fraction")
+CORRUPTED_TASKS: dict[str, tuple[str, dict[str, Any]]] = {
+    "mixed_noise": ("mixed", {"noise_modalities": 1}),
+    "mixed3_partial": ("mixed3", {"corrupt": "m3", "corrupt_fraction": 0.3}),
+}
+
 
 
 def _number(key: str, value: Any, kind: type) -> Any:
@@ -131,6 +139,15 @@ def synthetic(
     * ``uniqueness3``: three modalities, only ``m1`` carries the label -- {1} = 1 bit.
     * ``synergy3``: 3-way XOR; every pair is at chance -- the {123} atom is 1 bit.
     * ``mixed3``: a fifth each of redundancy, uniqueness1/2/3 and (3-way) synergy.
+    * ``mixed_noise``: ``mixed`` (same ``m1``, ``m2``, labels and splits) plus ``m3``, pure
+      noise independent of everything.
+    * ``mixed3_partial``: ``mixed3`` whose ``m3`` is replaced by noise on a random 30 % of the
+      samples (known: ``sample_meta["corrupted"]``).
+
+    Corruption options (any task): ``noise_modalities`` (extra pure-noise modalities),
+    ``corrupt`` (a modality) and ``corrupt_fraction``; the ground truth is
+    ``sample_meta["corrupted"]``, ``(N, M)`` bool, ``[i, m]`` true when modality ``m`` is noise
+    on sample ``i``.
 
     Embedding noise lowers all of these a little while the structural chance levels stay exact
     (a modality that carries nothing about ``y`` is independent of it). With the defaults a
@@ -163,15 +180,22 @@ def synthetic(
     task = "mixed" if arg in (None, "") else str(arg)
     if task in IMBALANCE_TASKS:
         return _imbalance(task, n=n, seed=seed, dim=dim, noise=noise, **kw)
-    if task not in TASKS:
-        raise ConfigError(f"unknown synthetic task {task!r} (available: {', '.join([*TASKS, *IMBALANCE_TASKS])})")
-    unknown = sorted(set(kw) - set(_OPTIONS))
+    base = task
+    if task in CORRUPTED_TASKS:
+        base, preset = CORRUPTED_TASKS[task]
+        kw = {**preset, **kw}
+    if base not in TASKS:
+        raise ConfigError(
+            f"unknown synthetic task {task!r} (available: {', '.join([*TASKS, *CORRUPTED_TASKS, *IMBALANCE_TASKS])})"
+        )
+    unknown = sorted(set(kw) - set(_OPTIONS) - set(_CORRUPTION_OPTIONS))
     if unknown:
         raise ConfigError(
             f"unknown option(s) for synthetic: {', '.join(unknown)} "
-            f"(available: n, seed, dim, noise, {', '.join(_OPTIONS)})"
+            f"(available: n, seed, dim, noise, {', '.join(_OPTIONS + _CORRUPTION_OPTIONS)})"
         )
-    n_mod, default_props = TASKS[task]
+    corruption = {k: kw.pop(k) for k in _CORRUPTION_OPTIONS if k in kw}
+    n_mod, default_props = TASKS[base]
     raw_props = kw.get("proportions") or default_props
     if not isinstance(raw_props, Mapping):
         raise ConfigError(f"synthetic: proportions must map types to weights, got {raw_props!r}")
@@ -271,11 +295,19 @@ def synthetic(
     info["clean"] = noise_free
     # exact BROJA atoms of (latent of m1, latent of m2; y): what a perfect estimator recovers
     # from the noise-free variant
-    info["latent_pid_bits"] = latent_atoms(task, {t: float(w) for t, w in zip(types, weights, strict=True)})
-    if task in _PID_BITS:
-        info["pid_bits"] = dict(_PID_BITS[task])
-    elif task == "mixed" and not kw.get("proportions"):
-        info["pid_bits"] = {"redundancy": 0.25, "unique1": 0.25, "unique2": 0.25, "synergy": 0.25}
+    # (of the base task: a corruption of m1 or m2 changes the features' atoms, so none are given)
+    pair_intact = corruption.get("corrupt") not in ("m1", "m2")
+    if pair_intact:
+        info["latent_pid_bits"] = latent_atoms(base, {t: float(w) for t, w in zip(types, weights, strict=True)})
+        if base in _PID_BITS:
+            info["pid_bits"] = dict(_PID_BITS[base])
+        elif base == "mixed" and not kw.get("proportions"):
+            info["pid_bits"] = {"redundancy": 0.25, "unique1": 0.25, "unique2": 0.25, "synergy": 0.25}
+    meta: dict[str, Any] = {}
+    if corruption:
+        meta["corrupted"] = _corrupt(modalities, corruption, seed, n, dim)
+        info["base_task"] = base
+        info["corruption"] = dict(corruption)
     ds = MultimodalDataset(
         modalities,
         y.astype(np.int64),
@@ -285,10 +317,45 @@ def synthetic(
         sample_meta={
             "interaction": np.array(types, dtype=str)[t_idx],
             "latent": latent,
+            **meta,
         },
         info=info,
     )
     return ds.random_splits(fractions, seed=seed, stratify=True)  # type: ignore[arg-type]
+
+
+def _corrupt(modalities: dict[str, np.ndarray], options: Mapping[str, Any], seed: int, n: int, dim: int) -> np.ndarray:
+    """Apply the corruption options in place; returns the ``(N, M)`` bool ground truth
+    (``[i, m]``: modality ``m`` is noise on sample ``i``), columns in modality order.
+
+    * ``noise_modalities=k``: append ``k`` modalities of pure ``N(0, 1)`` noise (independent of
+      everything; corrupted on every sample).
+    * ``corrupt=<modality>``, ``corrupt_fraction=f``: replace that modality's features by
+      ``N(0, 1)`` noise (the clean features' overall scale) on a random fraction ``f`` of the
+      samples.
+
+    The noise comes from its own stream, so the clean modalities equal the base task's.
+    """
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(101,)))
+    k = _number("noise_modalities", options.get("noise_modalities", 0), int)
+    target = options.get("corrupt")
+    frac = _number("corrupt_fraction", options.get("corrupt_fraction", 0.3 if target is not None else 0.0), float)
+    if k < 0 or not 0.0 <= frac <= 1.0:
+        raise ConfigError(f"synthetic: noise_modalities must be >= 0 and corrupt_fraction in [0, 1], got {k}, {frac}")
+    if target is not None and target not in modalities:
+        raise ConfigError(f"synthetic: corrupt names unknown modality {target!r} (available: {', '.join(modalities)})")
+    first = len(modalities)
+    for j in range(k):
+        modalities[f"m{first + j + 1}"] = rng.normal(size=(n, dim)).astype(np.float32)
+    names = list(modalities)
+    flags = np.zeros((n, len(names)), dtype=bool)
+    flags[:, first:] = True
+    if target is not None:
+        sel = rng.random(n) < frac
+        x = modalities[target]
+        x[sel] = rng.normal(size=(int(sel.sum()), x.shape[1])).astype(np.float32)
+        flags[sel, names.index(target)] = True
+    return flags
 
 
 def known_atoms(task: str) -> Mapping[str, float] | None:

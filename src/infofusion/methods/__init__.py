@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from infofusion.methods import (  # noqa: F401  (registration)
     agm,
+    btw,
     dmil,
     ensemble,
     i2m2,
