@@ -46,7 +46,7 @@ HOOKS: dict[str, tuple[str, ...]] = {
 }
 #: Class attributes the engine and the API read.
 CLASS_ATTRIBUTES: tuple[str, ...] = (
-    "bench_options", "ddp_find_unused_parameters", "option_aliases", "option_rules", "multimodal"
+    "bench_options", "ddp_find_unused_parameters", "option_aliases", "option_rules", "multimodal", "family", "expresses_synergy"
 )
 
 
@@ -227,6 +227,15 @@ class FusionMethod(nn.Module, metaclass=_MethodMeta):
     multimodal: ClassVar[bool] = True
     #: Options ``bench`` runs the method with (e.g. ITHP's automatic modality order).
     bench_options: ClassVar[Mapping[str, Any]] = {}
+    #: The family the method belongs to in comparisons and recommendations (``joint``,
+    #: ``late``, ``ensemble``, ``tensor``, ``unimodal``, ...): methods that fuse the same way.
+    family: ClassVar[str] = "other"
+    #: Whether the method's prediction can express synergy -- a label set only by the
+    #: combination of modalities (XOR of one bit per modality). False for a sum or vote of
+    #: per-modality outputs (sign(f1(x1) + f2(x2)) cannot fit XOR) and for unimodal models;
+    #: None: not declared. ``infofusion recommend`` never recommends a False method for
+    #: synergistic data.
+    expresses_synergy: ClassVar[bool | None] = None
     #: DDP's ``find_unused_parameters`` (None: False). Set True when a training step can leave
     #: a *trainable* parameter without a gradient (a branch skipped, a loss term weighted 0);
     #: parameters a stage freezes do not count (the engine wraps after freezing).
