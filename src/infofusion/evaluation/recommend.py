@@ -9,10 +9,12 @@ method, so a method added later is placed by its declaration alone.
 
 The rule (fixed in advance, not fitted to benchmark results):
 
-1. **Synergy present** -- S's interval lies above 0 and S is at least :data:`SYNERGY_SHARE` of the
-   decomposed information: a family that cannot express synergy (a sum or vote of per-modality
-   outputs: sign(f1(x1) + f2(x2)) cannot fit XOR; a unimodal model) is *excluded*; families that
-   declare they can express it come first, undeclared ones after them.
+1. **Synergy present** -- S (point estimate) is at least :data:`SYNERGY_SHARE` of the decomposed
+   information: a family that cannot express synergy (a sum or vote of per-modality outputs:
+   sign(f1(x1) + f2(x2)) cannot fit XOR; a unimodal model) is *excluded*; families that declare
+   they can express it come first, undeclared ones after them. When S's interval reaches 0 the
+   recommendation carries a note that the profile is uncertain (the plug-in estimators err low on
+   synergy, so an interval touching 0 is common on XOR-like data of a few thousand samples).
 2. **Redundancy dominates** (R >= :data:`DOMINANT_SHARE`): every fusion family fits; the additive
    ones (late sum, ensemble) come first -- as accurate on redundant information, cheaper, and
    they degrade gracefully when a modality is missing.
@@ -50,7 +52,8 @@ class Recommendation:
     """Ranked method families for one interaction profile.
 
     Attributes:
-        ranked: ``[{"family", "methods", "reason"}]``, best first.
+        ranked: ``[{"family", "methods", "reason", "tier"}]``, best first; families of equal
+            ``tier`` are equally recommended (listed alphabetically).
         excluded: ``[{"family", "methods", "reason"}]``: families the profile rules out.
         rule: which case of the rule applied (``synergy``, ``redundancy``, ``uniqueness``, ``mixed``).
         shares: atom -> share of the decomposed information.
@@ -74,6 +77,10 @@ class Recommendation:
     def families(self) -> list[str]:
         """Names of the ranked families, best first."""
         return [r["family"] for r in self.ranked]
+
+    def top(self) -> list[str]:
+        """The families of the first tier (equally recommended)."""
+        return [r["family"] for r in self.ranked if r["tier"] == self.ranked[0]["tier"]] if self.ranked else []
 
     def as_dict(self) -> dict[str, Any]:
         return {"ranked": self.ranked, "excluded": self.excluded, "rule": self.rule, "shares": self.shares,
@@ -144,10 +151,13 @@ def recommend_from_profile(
     excluded: list[dict[str, Any]] = []
 
     def add(f: FamilyInfo, score: float, reason: str) -> None:
-        ranked.append((score, {"family": f.name, "methods": list(f.methods), "reason": reason}))
+        ranked.append((score, {"family": f.name, "methods": list(f.methods), "reason": reason, "tier": score}))
 
-    if _significant(atoms["S"]) and shares["S"] >= SYNERGY_SHARE:
+    if pos["S"] > 0 and shares["S"] >= SYNERGY_SHARE:
         rule = "synergy"
+        if not _significant(atoms["S"]):
+            notes.append(f"S's interval [{atoms['S'][1]:.3f}, {atoms['S'][2]:.3f}] reaches 0: synergy is the "
+                         "point estimate's reading, not settled; more samples would settle it")
         for f in fams:
             if f.expresses_synergy is False:
                 excluded.append({"family": f.name, "methods": list(f.methods),

@@ -315,6 +315,8 @@ def dataset_section(name: str, runs: list[RunRecord], results: Results, baseline
             if "S" in atoms and total > 0:
                 section["synergy_share"] = f"{100 * max(atoms['S'][0], 0.0) / total:.0f}"
             section["pid_modalities"] = [str(m) for m in mods]
+            if all(a in atoms for a in ("R", "U1", "U2", "S")):
+                section["recommendation"] = _recommendation(atoms, section, rows, mods, unit)
 
     # per-sample views: accuracy by ground-truth group; diagnostics by group
     by_group: dict[str, dict[str, float]] = {}
@@ -352,6 +354,20 @@ def dataset_section(name: str, runs: list[RunRecord], results: Results, baseline
     return section
 
 
+def _recommendation(atoms: dict[str, tuple[float, float, float]], section: dict[str, Any],
+                    rows: list[dict[str, Any]], mods: Sequence[Any], unit: str) -> dict[str, Any]:
+    """The rule's families for this profile and whether the family of the best method measured
+    here is in the rule's first tier (the rule is fixed in advance, so every dataset is held out)."""
+    from infofusion.evaluation.recommend import recommend_from_profile
+
+    rec = recommend_from_profile(atoms, modalities=tuple(str(m) for m in mods), unit=unit)
+    best = section.get("best")
+    best_family = next((r["family"] for r in rows if r["label"] == best), None)
+    top = rec.top()
+    return {"rule": rec.rule, "ranked": rec.ranked, "excluded": rec.excluded, "notes": rec.notes,
+            "best_family": best_family, "top": top, "hit": bool(top and best_family in top)}
+
+
 def build_report(results: Results, baseline: str = "joint", robust_baseline: str = "late",
                  level: float = 0.95) -> tuple[dict[str, Any], dict[str, Any]]:
     """(template context, figures by name) of a report over every dataset in ``results``."""
@@ -374,7 +390,11 @@ def build_report(results: Results, baseline: str = "joint", robust_baseline: str
         families.setdefault(info["family"], {"synergy": info["synergy"], "labels": set()})["labels"].add(record_key(r)[1])
     fam_rows = [{"family": f, "synergy": {True: "yes", False: "no", None: "?"}[v["synergy"]],
                  "labels": ", ".join(sorted(v["labels"]))} for f, v in sorted(families.items())]
+    judged = [s["recommendation"]["hit"] for s in sections if "recommendation" in s]
+    hit_rate = {"hits": sum(judged), "n": len(judged)} if judged else None
     summary = [{"name": s["name"], "slug": s["slug"], "best": s.get("best") or "–",
+                "recommended": ", ".join(s["recommendation"]["top"]) if s.get("recommendation", {}).get("top") else None,
+                "hit": s["recommendation"]["hit"] if "recommendation" in s else None,
                 "synergy_share": s.get("synergy_share"),
                 "synergy": s.get("synergy", {}).get("percent")} for s in sections]
     ctx = {
@@ -391,6 +411,7 @@ def build_report(results: Results, baseline: str = "joint", robust_baseline: str
         "families": fam_rows,
         "datasets": sections,
         "summary": summary,
+        "hit_rate": hit_rate,
         "baseline": baseline,
         "robust_baseline": robust_baseline,
         "level": int(round(level * 100)),
