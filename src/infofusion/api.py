@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from infofusion.benchmarking.suite import QUICK_DATASETS  # re-exported: the quick benchmark's datasets
+from infofusion.benchmarking.suite import (
+    QUICK_DATASETS,  # re-exported: the quick benchmark's datasets
+)
 from infofusion.interfaces import RunRecord, write_records
 
 
