@@ -81,6 +81,10 @@ def _check_subclass(cls: type) -> None:
         raise ConfigError(f"{where}.option_rules must map option names to infofusion.validation.Rule, got {rules!r}")
     if not isinstance(cls.bench_options, Mapping):
         raise ConfigError(f"{where}.bench_options must be a dict of method options, got {cls.bench_options!r}")
+    if not isinstance(cls.family, str) or not cls.family.strip():
+        raise ConfigError(f"{where}.family must be a non-empty string (the method's fusion family), got {cls.family!r}")
+    if cls.expresses_synergy not in (None, True, False):
+        raise ConfigError(f"{where}.expresses_synergy must be True, False or None, got {cls.expresses_synergy!r}")
     if cls.ddp_find_unused_parameters not in (None, True, False):
         raise ConfigError(
             f"{where}.ddp_find_unused_parameters must be True, False or None, got {cls.ddp_find_unused_parameters!r}"
