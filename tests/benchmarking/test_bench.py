@@ -145,3 +145,41 @@ def test_toml_suite(tmp_path):
             load_suite(path)
         for w in words:
             assert w in str(info.value)
+
+
+@pytest.mark.slow
+def test_bench_killed_with_sigkill_resumes_from_its_results_file(tmp_path):
+    """A real ``infofusion bench`` process killed (SIGKILL) after its first finished run: the
+    resumed bench adds exactly the missing runs and keeps the finished ones byte for byte."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    suite = tmp_path / "suite.toml"
+    suite.write_text('seeds = 2\nmethods = ["late", "joint"]\n[train]\nepochs = 3\n'
+                     '[[data]]\nspec = "synthetic:synergy"\noptions = { n = 400 }\n')
+    cmd = [sys.executable, "-m", "infofusion.cli.main", "bench", "--config", str(suite), "--out", str(tmp_path),
+           "--run-id", "k"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    results = tmp_path / "k" / "results.jsonl"
+    deadline = time.time() + 300
+    while time.time() < deadline and not (results.exists() and results.read_text().count("\n") >= 1):
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    first = results.read_bytes()
+    n_first = first.count(b"\n")
+    assert 1 <= n_first < 4
+    cmd_resume = [c for c in cmd if c not in ("--config", str(suite))] + ["--resume"]
+    res = subprocess.run(cmd_resume, env=env, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr
+    assert results.read_bytes().startswith(first)
+    keys = [(r.config["label"], r.seed) for r in read_records(results)]
+    assert sorted(keys) == sorted((lab, s) for lab in ("late", "joint") for s in (0, 1))
+    # one progress line per run trained on resume, none for the finished ones
+    import re
+
+    assert len(re.findall(r"^\[\d+/\d+\] ", res.stdout, flags=re.M)) == 4 - n_first
