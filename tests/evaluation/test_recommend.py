@@ -77,3 +77,28 @@ def test_recommendation_on_synthetic_synergy_never_names_a_family_that_cannot_ex
         for m in r["methods"]:
             assert get("method", m).expresses_synergy is not False, (r["family"], m)
     assert {e["family"] for e in rec.excluded} >= {"late", "unimodal"}
+
+
+def test_recommend_command_prints_atoms_ranking_and_ruled_out_families(monkeypatch):
+    from typer.testing import CliRunner
+
+    import infofusion.api as api
+    from infofusion.cli.main import app
+
+    seen = {}
+
+    def fake(data, **kw):
+        seen.update(kw, data=data)
+        return recommend_from_profile(_atoms(r=0.05, s=0.6), {"I1": 0.0, "I2": 0.0, "I12": 0.65}, families=FAMS)
+
+    monkeypatch.setattr(api, "recommend", fake)
+    res = CliRunner().invoke(app, ["recommend", "--data", "synthetic:synergy", "--data-set", "n=500", "--boot", "5"])
+    assert res.exit_code == 0, res.output
+    assert seen["data"] == "synthetic:synergy" and seen["n"] == 500 and seen["n_boot"] == 5
+    lines = res.output.splitlines()
+    assert "rule: synergy" in lines
+    assert lines.index("recommended families, best first:") < lines.index("ruled out:")
+    ranked = lines[lines.index("recommended families, best first:") + 1: lines.index("ruled out:")]
+    assert [ln.split()[1] for ln in ranked] == ["crossed", "mystery"]
+    bad = CliRunner().invoke(app, ["recommend", "--data", "x", "--modalities", "a"])
+    assert bad.exit_code == 2 and "--modalities" in bad.stderr
