@@ -109,7 +109,8 @@ def run_suite(
     """Run (or finish) the benchmark of ``suite`` in ``folder``; return every record.
 
     Args:
-        suite: what to run (ignored on resume except for nothing: ``run.json`` is the truth).
+        suite: what to run (unused on resume: the plan, seeds and options come from the
+            folder's ``run.json``).
         folder: the run's folder.
         config: the base :class:`~infofusion.training.TrainConfig`.
         resume: continue the run in ``folder`` (its ``run.json`` must exist).

@@ -160,8 +160,14 @@ def register(app: typer.Typer) -> None:
         if resume and (config_file or methods or datasets or seeds or profile or robustness):
             raise ConfigError("--resume continues a run with the plan its run.json recorded; "
                               "--config/--methods/--data/--seeds/--profile/--robustness cannot change it")
+        if config_file is not None and (methods or datasets or profile or quick):
+            raise ConfigError("--config defines the suite (profile, methods, data); --quick/--profile/"
+                              "--methods/--data cannot be combined with it (--seeds, --robustness and "
+                              "training options can)")
         profile = profile or ("quick" if quick else "full")
         suite = load_suite(config_file) if config_file is not None else None
+        if suite is not None and robustness:
+            suite.robustness = True
         given = dataclass_values(TrainConfig, train_options, drop_none=True)
         base_quick = suite.profile == "quick" if suite is not None else profile == "quick"
         config = dataclasses.replace(bench_config(base_quick), **(suite.train if suite else {}), **given) if given else None
