@@ -107,3 +107,17 @@ def test_cost_figures_of_a_module():
     assert count_parameters(net) == (8, 8)
     net.bias.requires_grad_(False)
     assert count_parameters(net) == (8, 6)
+
+
+def test_memory_window_sees_a_run_allocation():
+    from infofusion.evaluation.complexity import peak_rss_mib, start_memory_window
+
+    before, reset = start_memory_window()
+    if not reset:
+        pytest.skip("the peak-RSS mark cannot be reset on this system")
+    block = np.ones(100 * 2**20 // 8)  # 100 MiB, touched
+    grown = peak_rss_mib() - before
+    del block
+    assert grown >= 95
+    before, _ = start_memory_window()  # a new window no longer holds the freed block's peak
+    assert peak_rss_mib() - before < 50

@@ -124,7 +124,7 @@ def run_suite(
 
     api = _api(api)
     _as_dataset, add_separate_synergy, run_line, train = api._as_dataset, api.add_separate_synergy, api.run_line, api.train
-    from infofusion.evaluation.complexity import complexity_record, peak_rss_mib
+    from infofusion.evaluation.complexity import complexity_record, start_memory_window
     from infofusion.interfaces import run_scope
     from infofusion.progress import Progress
     from infofusion.report.per_sample import load_per_sample, save_per_sample
@@ -164,15 +164,16 @@ def run_suite(
                 datasets[data_name] = _as_dataset(item.get("spec", data_name), item.get("data_options") or None)[0]
             ds = datasets[data_name]
             bar.describe(f"{data_name} · {item['label']}")
-            rss = peak_rss_mib()
+            window = start_memory_window()  # the run's memory is measured from here
             cfg = dataclasses.replace(config, progress=False)
 
-            def finish(rec: RunRecord, result: Any, item: dict = item, ds: Any = ds, rss: float = rss) -> None:
+            def finish(rec: RunRecord, result: Any, item: dict = item, ds: Any = ds,
+                       window: tuple[float, bool] = window) -> None:
                 rec.kind = "bench"
                 rec.config["data"] = item["data"]
                 if "spec" in item:
                     rec.config["spec"] = item["spec"]
-                for key, value in complexity_record(result, rss).items():
+                for key, value in complexity_record(result, window).items():
                     rec.metrics[f"cost/{key}"] = value
                 name = _name(item["data"], item["label"], rec.seed)
                 if result.test_outputs is not None:

@@ -39,7 +39,7 @@ COST_COLUMNS = {
     "cost/params": ("parameters", "{:,.0f}"),
     "cost/train_s_per_epoch": ("train s / epoch", "{:.3f}"),
     "cost/infer_ms_per_1000": ("inference ms / 1000", "{:.2f}"),
-    "cost/peak_rss_mib": ("peak RSS MiB (process)", "{:.0f}"),
+    "cost/peak_rss_mib": ("peak RSS MiB", "{:.0f}"),
     "cost/rss_growth_mib": ("RSS growth MiB", "{:.1f}"),
 }
 
