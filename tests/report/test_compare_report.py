@@ -137,7 +137,7 @@ def test_report_holds_every_method_dataset_and_figure_and_parses_as_html(tmp_pat
     assert "synergy" in text and "Synergy is 99 %" in text  # 0.8 / 0.81 = 98.8 %
     # the profile's recommendation is shown and checked against the measured best family
     assert "Recommendation (synergy profile)" in text and "hit rate" in text
-    assert "on 1 of 1 datasets" in text  # joint is best on the synergy data and its family is first
+    assert "on 1 of 1 datasets" in text and "as a hit, 1 of 1" in text  # joint is best here, first tier
     assert "How to read this report" in text and "Which method for which data" in text
     # relative robustness of late on m1: (0.82 + 0.77) / 2 ... trapezoid over [0, .5, 1]
     late = np.array([0.80, 0.83, 0.83]).mean()

@@ -35,6 +35,8 @@ from typing import Any
 SYNERGY_SHARE = 0.15
 #: An atom "dominates" at this share or more.
 DOMINANT_SHARE = 0.5
+#: Below this much decomposed information (bits) a note says the profile says little.
+LOW_INFORMATION_BITS = 0.05
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,10 @@ def recommend_from_profile(
         notes.append("no interval for some atoms: an atom counts as present when its value is above 0")
     if total <= 0:
         notes.append("the profile holds no information above 0: the data may carry nothing about the target")
+    if 0 < total < LOW_INFORMATION_BITS * (1.0 if unit == "bits" else math.log(2.0)):
+        notes.append(f"the two modalities decomposed carry almost no information about the target "
+                     f"({total:.3f} {unit}): the ranking says little; with more modalities the information may "
+                     "lie only in their joint combination, which a two-modality profile cannot see")
     mods = tuple(modalities)
     fmt = f"{{:.2f}} {unit}"
     s_txt = f"synergy {fmt.format(pos['S'])} of {fmt.format(total)}"
@@ -174,7 +180,7 @@ def recommend_from_profile(
             if not f.multimodal:
                 add(f, 1.0, f"{r_txt}: one modality alone is nearly as informative, but fusion keeps working when one is corrupted")
             elif f.expresses_synergy is False:
-                add(f, 3.0, f"{r_txt}: an additive fusion loses nothing here, is cheap and degrades gracefully when a modality is missing")
+                add(f, 3.0, f"{r_txt}: a fusion without cross-modal interaction loses nothing here and degrades gracefully when a modality is missing")
             else:
                 add(f, 2.0, f"{r_txt}: fits, but its extra capacity buys little on redundant information")
     elif max(shares["U1"], shares["U2"]) >= DOMINANT_SHARE:

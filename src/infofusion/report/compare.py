@@ -316,7 +316,17 @@ def dataset_section(name: str, runs: list[RunRecord], results: Results, baseline
                 section["synergy_share"] = f"{100 * max(atoms['S'][0], 0.0) / total:.0f}"
             section["pid_modalities"] = [str(m) for m in mods]
             if all(a in atoms for a in ("R", "U1", "U2", "S")):
-                section["recommendation"] = _recommendation(atoms, section, rows, mods, unit)
+                ties: set[str] = set()
+                if primary and section.get("best"):
+                    hib = _direction(primary, protocol)
+                    top_scores = {r.seed: r.metrics.get(primary, float("nan")) for r in by_label[section["best"]]}
+                    for lab in labels:
+                        d = paired_difference({r.seed: r.metrics.get(primary, float("nan")) for r in by_label[lab]},
+                                              top_scores, level, hib)
+                        if lab == section["best"] or (d.n >= 2 and d.ci[0] <= 0 <= d.ci[1]):
+                            ties.add(lab)
+                section["recommendation"] = _recommendation(atoms, section, rows, mods, unit,
+                                                            {r["label"]: r["family"] for r in rows}, ties)
 
     # per-sample views: accuracy by ground-truth group; diagnostics by group
     by_group: dict[str, dict[str, float]] = {}
@@ -355,7 +365,8 @@ def dataset_section(name: str, runs: list[RunRecord], results: Results, baseline
 
 
 def _recommendation(atoms: dict[str, tuple[float, float, float]], section: dict[str, Any],
-                    rows: list[dict[str, Any]], mods: Sequence[Any], unit: str) -> dict[str, Any]:
+                    rows: list[dict[str, Any]], mods: Sequence[Any], unit: str,
+                    tier_labels: dict[str, str], ties: set[str]) -> dict[str, Any]:
     """The rule's families for this profile and whether the family of the best method measured
     here is in the rule's first tier (the rule is fixed in advance, so every dataset is held out)."""
     from infofusion.evaluation.recommend import recommend_from_profile
@@ -364,8 +375,11 @@ def _recommendation(atoms: dict[str, tuple[float, float, float]], section: dict[
     best = section.get("best")
     best_family = next((r["family"] for r in rows if r["label"] == best), None)
     top = rec.top()
+    # tie-aware: a first-tier method whose paired interval against the best method includes 0
+    tied = sorted(lab for lab, fam in tier_labels.items() if fam in top and lab in ties)
     return {"rule": rec.rule, "ranked": rec.ranked, "excluded": rec.excluded, "notes": rec.notes,
-            "best_family": best_family, "top": top, "hit": bool(top and best_family in top)}
+            "best_family": best_family, "top": top, "hit": bool(top and best_family in top),
+            "tie_hit": bool(top and (best_family in top or tied)), "tied": tied}
 
 
 def build_report(results: Results, baseline: str = "joint", robust_baseline: str = "late",
@@ -390,8 +404,9 @@ def build_report(results: Results, baseline: str = "joint", robust_baseline: str
         families.setdefault(info["family"], {"synergy": info["synergy"], "labels": set()})["labels"].add(record_key(r)[1])
     fam_rows = [{"family": f, "synergy": {True: "yes", False: "no", None: "?"}[v["synergy"]],
                  "labels": ", ".join(sorted(v["labels"]))} for f, v in sorted(families.items())]
-    judged = [s["recommendation"]["hit"] for s in sections if "recommendation" in s]
-    hit_rate = {"hits": sum(judged), "n": len(judged)} if judged else None
+    judged = [s["recommendation"] for s in sections if "recommendation" in s]
+    hit_rate = ({"hits": sum(j["hit"] for j in judged), "tie_hits": sum(j["tie_hit"] for j in judged),
+                 "n": len(judged)} if judged else None)
     summary = [{"name": s["name"], "slug": s["slug"], "best": s.get("best") or "–",
                 "recommended": ", ".join(s["recommendation"]["top"]) if s.get("recommendation", {}).get("top") else None,
                 "hit": s["recommendation"]["hit"] if "recommendation" in s else None,
