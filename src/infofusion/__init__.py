@@ -23,6 +23,7 @@ _LAZY = {
     "bench": "infofusion.api:bench",
     "estimate_mi": "infofusion.api:estimate_mi",
     "analyze": "infofusion.api:analyze",
+    "recommend": "infofusion.api:recommend",
     "load": "infofusion.trained:load",
     "create": "infofusion.registry:create",
     "list_components": "infofusion.registry:list_components",

@@ -1,4 +1,5 @@
-"""Python API mirroring the CLI: ``train``, ``bench``, ``estimate_mi``, ``analyze``.
+"""Python API mirroring the CLI: ``train``, ``bench``, ``report``, ``estimate_mi``, ``analyze``,
+``recommend``.
 
 Each CLI command is a thin wrapper over one of these functions; results are
 :class:`RunRecord` objects (also appended as JSON lines when ``out`` is given).
@@ -15,18 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from infofusion.interfaces import RunRecord, write_records
-
-# Built-in datasets of the quick benchmark: (spec, short description).
-QUICK_DATASETS: tuple[str, ...] = (
-    "synthetic:redundancy",
-    "synthetic:uniqueness1",
-    "synthetic:synergy",
-    "synthetic:mixed",
-    "synthetic:synergy3",
-    "digits",
-    "uci_mfeat",
+from infofusion.benchmarking.suite import (
+    QUICK_DATASETS,  # re-exported: the quick benchmark's datasets
 )
+from infofusion.interfaces import RunRecord, write_records
 
 
 def versions() -> dict[str, str]:
@@ -338,19 +331,26 @@ def bench(
     config: Any = None,
     progress: bool = True,
     run_id: str | None = None,
+    *,
+    profile: str | None = None,
+    suite: Any = None,
+    resume: bool = False,
+    robustness: bool = False,
     probe: bool | None = None,
 ) -> tuple[list[RunRecord], str]:
-    """Run every registered method on the built-in datasets; write records and a table.
+    """Run registered methods on datasets over seeds; write records and a table.
 
     Each benchmark run gets its own folder, ``<out_dir>/<run-id>/``, holding ``run.json`` (the
     run's identity, plan, seeds and training options), ``results.jsonl`` (one record per
-    finished (dataset, method, seed), appended as each dataset finishes) and ``table.md`` /
-    ``table.html``. Nothing of an earlier run is touched: a ``run_id`` whose folder already
-    holds results is refused.
+    finished (dataset, method, seed), appended as each run finishes, with its cost figures
+    ``cost/*`` and, with ``robustness``, its robustness curves), ``per_sample/`` and
+    ``table.md`` / ``table.html`` (see :mod:`infofusion.benchmarking.runner`). Nothing of an earlier
+    run is touched: a ``run_id`` whose folder already holds results is refused unless
+    ``resume`` continues it.
 
     Args:
-        quick: short budget (fewer epochs and seeds) suited to a laptop CPU.
-        methods / datasets: restrict the grid (default: all methods, :data:`QUICK_DATASETS`).
+        quick: short budget (fewer epochs and seeds) suited to a laptop CPU (profile ``quick``).
+        methods / datasets: restrict the grid (default: all methods, the profile's datasets).
         seeds: seeds per cell (default 3 when quick, 5 otherwise).
         out_dir: folder receiving one subfolder per benchmark run.
         config: base :class:`TrainConfig` (default: :func:`bench_config`, quick or full budget).
@@ -360,6 +360,14 @@ def bench(
         probe: linear probes on each encoder (see :func:`train`) for every method that has
             per-modality encoders; ``None`` (default) probes only on datasets that name a
             ``weak_modality`` in their info (the synthetic imbalance tasks).
+        profile: ``"quick"`` or ``"full"`` (every registered method x every built-in dataset x 5
+            seeds); default from ``quick``.
+        suite: an :class:`infofusion.benchmarking.Suite` (e.g. :func:`infofusion.benchmarking.load_suite` of a
+            TOML file); replaces profile, methods, datasets, seeds and robustness.
+        resume: continue the run ``run_id`` in ``out_dir``: only the runs missing from its
+            results file are run, with the plan and options its ``run.json`` recorded.
+        robustness: measure every trained model under test-time noise and missing modalities
+            (:mod:`infofusion.evaluation.robustness`), no retraining.
 
     Returns:
         (records, markdown table). Datasets whose optional dependency is missing are skipped
@@ -367,81 +375,49 @@ def bench(
         ``test/synergy_separate`` (see :func:`add_separate_synergy`) and, for methods with
         branches, ``test/synergy_branches``.
     """
-    import json
+    import dataclasses
 
-    from infofusion.errors import MissingDependencyError, OutputPathError
-    from infofusion.interfaces import new_run_id, run_scope
+    from infofusion.benchmarking.runner import check_new_folder, run_suite, usable_entries
+    from infofusion.benchmarking.suite import make_suite
+    from infofusion.errors import ConfigError
+    from infofusion.interfaces import new_run_id
     from infofusion.io_paths import check_writable
-    from infofusion.progress import Progress
-    from infofusion.registry import get, list_components
     from infofusion.report import html_table, markdown_table, summarize
 
+    if resume and not run_id:
+        raise ConfigError("resume needs the run id of the benchmark to continue (--run-id)")
     run_id = run_id or new_run_id()
     out = bench_run_dir(out_dir, run_id)
     check_writable(out, "--out", kind="dir")  # before any work
-    if (out / "results.jsonl").exists() or (out / "run.json").exists():
-        raise OutputPathError(f"--out: benchmark run folder '{out}' already holds results; a new run "
-                              "never writes into an earlier one (choose another run id)",
-                              path=out, what="--out")
-    if config is None:
-        config = bench_config(quick)
-    seeds = (3 if quick else 5) if seeds is None else seeds
-    seed_list = _seed_list(seeds)
-    jsonl = out / "results.jsonl"
     notes: list[str] = []
-    usable = []
-    for spec in datasets or QUICK_DATASETS:
-        try:
-            _as_dataset(spec)
-            usable.append(spec)
-        except MissingDependencyError as exc:
-            notes.append(f"- skipped `{spec}`: {exc}")
-    plan = bench_plan(methods, usable)
-    for spec in usable:
-        ran = {run[1] for run in plan if run[0] == spec}
-        for m in methods or list_components("method"):
-            if m not in ran:
-                notes.append(f"- `{m}` not run on `{spec}`: defined for {' and '.join(get('method', m).tasks)} only")
-    records: list[RunRecord] = []
-    from itertools import groupby
-
-    n_runs = len(plan) * len(seed_list)
-    with run_scope(run_id) as run, Progress(total=n_runs, description="bench", enabled=progress) as bar:
-        out.mkdir(parents=True, exist_ok=True)
-        manifest = {"run": run, "quick": quick, "seeds": seed_list, "train": config.to_dict(),
-                    "plan": [{"data": d, "method": m, "options": o, "label": lab} for d, m, o, lab in plan],
-                    "skipped": notes}
-        (out / "run.json").write_text(json.dumps(manifest, indent=1, default=str) + "\n", encoding="utf-8")
-        for spec, runs in groupby(plan, key=lambda run: run[0]):
-            ds = _as_dataset(spec)[0]
-            spec_records: list[RunRecord] = []
-            outputs: dict[tuple[str, int], Any] = {}  # (label, seed) -> test outputs
-
-            def keep(rec: RunRecord, result: Any, outputs: dict = outputs, spec: str = spec) -> None:
-                outputs[(rec.config["label"], rec.seed)] = result.test_outputs
-                bar.advance(run_line(rec, data=spec))
-
-            probe_ds = bool(ds.info.get("weak_modality")) if probe is None else probe
-            for _, method, options, label in runs:
-                bar.describe(f"{spec} · {label}")
-                spec_records += train(method, ds, seeds=seed_list, config=config, method_options=options,
-                                      label=label, on_result=keep,
-                                      probe=probe_ds and _exposes_features(method, options, ds))
-            if ds.task == "classification":
-                add_separate_synergy(spec_records, outputs)
-            for r in spec_records:
-                r.kind = "bench"
-                r.config["data"] = spec
-            write_records(jsonl, spec_records)
-            records += spec_records
+    if not resume:
+        check_new_folder(out)
+        if suite is None:
+            suite = make_suite(profile or ("quick" if quick else "full"), methods, datasets,
+                               None if seeds is None else _seed_list(seeds), robustness)
+        elif seeds is not None:
+            suite = dataclasses.replace(suite, seeds=_seed_list(seeds))
+        if config is None:  # the profile's budget with the suite's training options
+            config = dataclasses.replace(bench_config(suite.profile == "quick"), **suite.train)
+        usable, notes = usable_entries(suite.datasets, _this_module())
+        suite = dataclasses.replace(suite, datasets=usable)
+    records = run_suite(suite, out, config, resume=resume, progress=progress, run_id=run_id, notes=notes,
+                        api=_this_module(), probe=probe)
     rows = summarize(records)
     metric_cols = _bench_columns(records)
     table = "# Benchmark\n\n" + markdown_table(rows, metric_cols)
     if notes:
         table += "\n" + "\n".join(notes) + "\n"
-    (out / "table.md").write_text(table, encoding="utf-8")
-    (out / "table.html").write_text(html_table(rows, metric_cols), encoding="utf-8")
+    for name, text in (("table.md", table), ("table.html", html_table(rows, metric_cols))):
+        if not (out / name).exists():
+            (out / name).write_text(text, encoding="utf-8")
     return records, table
+
+
+def _this_module() -> Any:
+    import sys
+
+    return sys.modules[__name__]
 
 
 def bench_run_dir(out_dir: str | Path, run_id: str) -> Path:
@@ -708,3 +684,74 @@ def analyze(
     if console is not False:
         print_analysis(result, console)
     return result
+
+
+def report(results: str | Path, out: str | Path, baseline: str = "joint", robustness_baseline: str = "late",
+           overwrite: bool = False, level: float = 0.95) -> list[str]:
+    """Write the comparison report of a bench run folder or results file (``infofusion report``).
+
+    Args:
+        results: a bench run folder (``results.jsonl``, ``run.json``, ``per_sample/``, any
+            ``pid`` record below it) or a JSON-lines results file.
+        out: ``.html`` (self-contained page plus its Markdown twin ``<stem>.md``) or ``.md``.
+        baseline: label every method is compared with (paired over seeds).
+        robustness_baseline: label effective robustness is measured against.
+        overwrite: replace existing output files.
+        level: confidence level of the paired intervals.
+
+    Returns:
+        The files written (page, twin, the twin's PNG figures).
+    """
+    from infofusion.errors import ConfigError, OutputPathError
+    from infofusion.io_paths import check_writable
+    from infofusion.report.compare import write_report
+
+    out = Path(out)
+    if out.suffix not in (".html", ".md", ".markdown"):
+        raise ConfigError(f"out '{out}': the report is written as .md or .html (an .html page gets a .md twin), got '{out.suffix or 'no suffix'}'")
+    check_writable(out, "out")
+    for t in [out] + ([out.with_suffix(".md")] if out.suffix == ".html" else []):
+        if t.exists() and not overwrite:
+            raise OutputPathError(f"out: '{t}' exists; pass overwrite=True to replace it", path=t, what="out")
+    return write_report(results, out, baseline, robustness_baseline, level, markdown_only=out.suffix != ".html")
+
+
+def recommend(
+    data: Any,
+    *,
+    modalities: Sequence[str] | None = None,
+    estimator: str = "auto",
+    n_boot: int | None = None,
+    seed: int = 0,
+    unit: str = "bits",
+    **load_kwargs: Any,
+) -> Any:
+    """Ranked fusion-method families for a dataset, with the reason for each.
+
+    Computes the dataset's interaction profile (:func:`analyze`: PID atoms with intervals and
+    the per-modality MI, no plots, no per-sample step) and applies the fixed rule of
+    :mod:`infofusion.evaluation.recommend` to the families the registered methods declare.
+
+    Args:
+        data: a dataset or spec (``load_kwargs`` go to the loader).
+        modalities: the two modalities to decompose (default: the first two).
+        estimator: the PID estimator (see :func:`analyze`).
+        n_boot: bootstrap resamples of the ``plugin`` estimator (None: its default).
+        seed: seed of every random choice.
+        unit: ``bits`` or ``nats``.
+
+    Returns:
+        :class:`~infofusion.evaluation.recommend.Recommendation`.
+    """
+    from infofusion.evaluation.recommend import recommend_from_profile
+
+    res = analyze(data, modalities=modalities, estimator=estimator, n_boot=n_boot, seed=seed, unit=unit,
+                  pointwise=False, out_dir=None, records=None, console=False, **load_kwargs)
+    m = res.record.metrics
+    atoms = {a: (m[f"pid/{a}"], m.get(f"pid/{a}_ci_low", float("nan")), m.get(f"pid/{a}_ci_high", float("nan")))
+             for a in ("R", "U1", "U2", "S")}
+    mi = {k: m[f"pid/{k}"] for k in ("I1", "I2", "I12") if f"pid/{k}" in m}
+    rec = recommend_from_profile(atoms, mi, modalities=tuple(res.record.config.get("modalities", ())) or ("m1", "m2"),
+                                 unit=unit)
+    rec.notes.extend(res.analysis.notes)
+    return rec

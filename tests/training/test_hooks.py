@@ -45,6 +45,10 @@ def test_hook_with_the_wrong_arguments_is_an_error():
         type("Old", (JointFusion,), {"after_backward": lambda self, trainer: None})
     with pytest.raises(ConfigError, match="bench_options must be a dict"):
         type("Bad", (JointFusion,), {"bench_options": ["order=auto"]})
+    with pytest.raises(ConfigError, match="expresses_synergy must be True, False or None"):
+        type("Bad", (JointFusion,), {"expresses_synergy": "yes"})
+    with pytest.raises(ConfigError, match="family must be a non-empty string"):
+        type("Bad", (JointFusion,), {"family": ""})
 
 
 def test_every_hook_has_a_no_op_default_with_its_documented_arguments():

@@ -156,7 +156,7 @@ app = typer.Typer(
 )
 
 # command modules, in the order their commands appear in --help
-_COMMAND_MODULES = ("train", "predict", "mi", "pid", "datasets")
+_COMMAND_MODULES = ("train", "predict", "mi", "pid", "recommend", "datasets")
 
 for _name in _COMMAND_MODULES:
     try:

@@ -172,35 +172,60 @@ def register(app: typer.Typer) -> None:
     @dataclass_options(TrainConfig, exclude=("seed", "checkpoint_dir", "resume", "progress"),
                        unset="(default: the bench budget, see --quick)")
     def bench(
-        quick: bool = typer.Option(False, "--quick", help="Short budget (40 epochs max, patience 8, lr 2e-3; 3 seeds)."),
-        methods: list[str] | None = typer.Option(None, "--method", "-m", help="Restrict to these methods (repeatable)."),
-        datasets: list[str] | None = typer.Option(None, "--data", "-d", help="Restrict to these datasets (repeatable)."),
+        quick: bool = typer.Option(False, "--quick", help="Short budget (40 epochs max, patience 8, lr 2e-3; 3 seeds): what the README runs."),
+        profile: str | None = typer.Option(None, "--profile", help="quick (= --quick) or full: every registered method x every built-in dataset x 5 seeds."),
+        config_file: Path | None = typer.Option(None, "--config", help="TOML suite file: datasets (any loadable spec, with loader options), methods, seeds, training options, robustness (see docs/compare.md)."),
+        methods: list[str] | None = typer.Option(None, "--methods", "--method", "-m", help="Restrict to these methods (repeatable or comma separated)."),
+        datasets: list[str] | None = typer.Option(None, "--data", "-d", help="Restrict to these dataset specs (repeatable or comma separated)."),
         seeds: int | None = typer.Option(None, "--seeds", help="Seeds per cell (>= 1; default 3 with --quick, else 5)."),
-        out_dir: Path = typer.Option(Path("results/bench"), "--out", help="Folder receiving one subfolder per run: <out>/<run-id>/ with run.json, results.jsonl, table.md, table.html."),
-        run_id: str | None = typer.Option(None, "--run-id", help="Name of this run's subfolder (default: start time + random suffix); a folder holding results is refused."),
+        robustness: bool = typer.Option(False, "--robustness", help="Also measure every trained model under test-time Gaussian noise per modality and all, and with a modality missing (no retraining)."),
+        out_dir: Path = typer.Option(Path("results/bench"), "--out", help="Folder receiving one subfolder per run: <out>/<run-id>/ with run.json, results.jsonl, per_sample/, table.md, table.html."),
+        run_id: str | None = typer.Option(None, "--run-id", help="Name of this run's subfolder (default: start time + random suffix); a folder holding results is refused unless --resume."),
+        resume: bool = typer.Option(False, "--resume", help="Continue the run --run-id in --out: only the runs missing from its results.jsonl are run, with the plan and options of its run.json."),
         progress: bool = typer.Option(True, "--progress/--no-progress", help="Bar on a terminal, one line per run otherwise."),
         probe: bool | None = typer.Option(None, "--probe/--no-probe", help="Linear probe on each encoder (default: only on datasets with a weak modality, the synthetic imbalance tasks)."),
         **train_options: Any,
     ) -> None:
-        """Run every registered method on the built-in datasets; write a Markdown table.
+        """Run registered methods on datasets over seeds; write records, cost and a table.
 
         Training options given here (--epochs, --lr, ...) replace the bench budget's. Each run
-        writes into its own folder; earlier runs are never touched.
+        writes into its own folder; earlier runs are never touched. `infofusion report
+        <out>/<run-id> --out report.html` turns the folder into a report.
         """
         import dataclasses
 
         from infofusion.api import bench as api_bench
         from infofusion.api import bench_config
+        from infofusion.benchmarking.suite import PROFILES, load_suite, split_list
+        from infofusion.errors import ConfigError
         from infofusion.interfaces import new_run_id
 
+        if profile is not None and profile not in PROFILES:
+            raise ConfigError(f"--profile must be one of {', '.join(PROFILES)}, got {profile!r}")
+        if quick and profile == "full":
+            raise ConfigError("--quick and --profile full contradict each other; give one")
+        if resume and (config_file or methods or datasets or seeds or profile or robustness):
+            raise ConfigError("--resume continues a run with the plan its run.json recorded; "
+                              "--config/--methods/--data/--seeds/--profile/--robustness cannot change it")
+        if config_file is not None and (methods or datasets or profile or quick):
+            raise ConfigError("--config defines the suite (profile, methods, data); --quick/--profile/"
+                              "--methods/--data cannot be combined with it (--seeds, --robustness and "
+                              "training options can)")
+        profile = profile or ("quick" if quick else "full")
+        suite = load_suite(config_file) if config_file is not None else None
+        if suite is not None and robustness:
+            suite.robustness = True
         given = dataclass_values(TrainConfig, train_options, drop_none=True)
-        config = dataclasses.replace(bench_config(quick), **given) if given else None
+        base_quick = suite.profile == "quick" if suite is not None else profile == "quick"
+        config = dataclasses.replace(bench_config(base_quick), **(suite.train if suite else {}), **given) if given else None
         run_id = run_id or new_run_id()
-        _, table = api_bench(quick=quick, methods=methods, datasets=datasets, seeds=seeds, out_dir=out_dir,
-                             progress=progress, config=config, run_id=run_id, probe=probe)
+        _, table = api_bench(quick=profile == "quick", methods=split_list(methods), datasets=split_list(datasets),
+                             seeds=seeds, out_dir=out_dir, progress=progress, config=config, run_id=run_id,
+                             profile=profile, suite=suite, resume=resume, robustness=robustness, probe=probe)
         typer.echo(table)
         folder = out_dir / run_id
         typer.echo(f"written: {folder / 'results.jsonl'}, {folder / 'table.md'}, {folder / 'table.html'}")
+        typer.echo(f"report: infofusion report {folder} --out {folder / 'report.html'}")
 
     @app.command()
     def methods() -> None:
@@ -212,41 +237,57 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def report(
-        records: Path = typer.Argument(..., help="JSON-lines results file (train's --out, a bench run's results.jsonl)."),
-        out: Path | None = typer.Option(None, "--out", help="Write the table here (.md or .html)."),
-        overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing --out file."),
-        run: list[str] | None = typer.Option(None, "--run", help="Only the records of this run id (repeatable)."),
+        records: Path = typer.Argument(..., help="A bench run folder (results.jsonl, run.json, per_sample/, any PID record below it) or a JSON-lines results file."),
+        out: Path | None = typer.Option(None, "--out", help="report.html: one self-contained page plus its Markdown twin report.md (figures in report_files/); a .md path writes the Markdown page only."),
+        overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing --out files."),
+        run: list[str] | None = typer.Option(None, "--run", help="Only the records of this run id in the printed table (repeatable)."),
+        baseline: str = typer.Option("joint", "--baseline", help="Method label every other method is compared with (paired over seeds)."),
+        robust_baseline: str = typer.Option("late", "--robustness-baseline", help="Method label effective robustness is measured against (MultiBench: late fusion)."),
     ) -> None:
-        """Build a mean ± std table from a results file.
+        """Build the comparison report of a results folder or file.
 
-        Records of different runs (a results file that several `train` calls appended to) get
-        one row per run, so runs with other settings are never averaged together.
+        Prints the mean ± std table; with --out writes the report: per dataset the scores
+        (best per column marked), the paired difference to --baseline with a t interval, the
+        synergy indicator, cost, robustness curves, the interaction profile when a PID record
+        is present, and per-sample views. Records of different runs get one row per run in the
+        printed table, so runs with other settings are never averaged together.
         """
-        from infofusion.errors import ConfigError, OutputPathError
+        from infofusion.errors import ConfigError, FormatError, OutputPathError
         from infofusion.io_paths import check_writable
-        from infofusion.report import html_table, markdown_table, summarize
+        from infofusion.report import markdown_table, summarize
         from infofusion.report.records import load_records
         from infofusion.report.tables import run_id, table_title
 
+        targets: list[Path] = []
         if out is not None:
             if out.suffix not in (".md", ".html", ".markdown"):
-                raise ConfigError(f"--out '{out}': the table is written as .md or .html, got '{out.suffix or 'no suffix'}'")
+                raise ConfigError(f"--out '{out}': the report is written as .md or .html (an .html page gets a .md twin), got '{out.suffix or 'no suffix'}'")
             check_writable(out, "--out")
-            if out.exists() and not overwrite:
-                raise OutputPathError(f"--out: '{out}' exists; pass --overwrite to replace it", path=out, what="--out")
-        recs = load_records(records)
+            targets = [out] + ([out.with_suffix(".md")] if out.suffix == ".html" else [])
+            for t in targets:
+                if t.exists() and not overwrite:
+                    raise OutputPathError(f"--out: '{t}' exists; pass --overwrite to replace it", path=t, what="--out")
+        source = records
+        if records.is_dir():
+            if not (records / "results.jsonl").exists():
+                raise FormatError("is a directory without results.jsonl; expected a JSON-lines results file "
+                                  "or a bench run folder", path=records)
+            source = records / "results.jsonl"
+        recs = [r for r in load_records(source) if r.kind != "pid"]
         if run:
             have = sorted({run_id(r) for r in recs})
             recs = [r for r in recs if run_id(r) in set(run)]
             if not recs:
                 raise ConfigError(f"--run {', '.join(run)}: no record of that run in '{records}' (runs: {', '.join(have)})")
+        if not recs:
+            raise FormatError("holds no training or bench record", path=source)
         by_run = len({run_id(r) for r in recs}) > 1
         rows = summarize(recs, by_run=by_run)
-        title = table_title(recs)
-        if out is not None and out.suffix == ".html":
-            text = f"<p>{title}</p>\n" + html_table(rows)
-        else:
-            text = f"{title}\n\n" + markdown_table(rows)
-        if out is not None:
-            out.write_text(text, encoding="utf-8")
-        typer.echo(text)
+        typer.echo(f"{table_title(recs)}\n\n" + markdown_table(rows))
+        if out is None:
+            return
+        from infofusion.report.compare import write_report
+
+        for path in write_report(records, out, baseline=baseline, robust_baseline=robust_baseline,
+                                 markdown_only=out.suffix != ".html"):
+            typer.echo(f"wrote {path}")

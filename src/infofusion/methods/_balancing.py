@@ -63,6 +63,10 @@ class BalancingFusion(FusionMethod):
             modality with the others).
     """
 
+    family = "gradient-balancing"
+    # a joint fusion head whose encoder gradients are rebalanced
+    expresses_synergy = True
+
     name: ClassVar[str] = "balancing"
     #: whether the method needs Shapley responses through the head (limits M for ``mlp``)
     uses_responses: ClassVar[bool] = False

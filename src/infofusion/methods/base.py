@@ -47,7 +47,7 @@ HOOKS: dict[str, tuple[str, ...]] = {
 #: Class attributes the engine and the API read.
 CLASS_ATTRIBUTES: tuple[str, ...] = (
     "bench_options", "ddp_find_unused_parameters", "option_aliases", "option_rules", "multimodal",
-    "tasks",
+    "tasks", "family", "expresses_synergy",
 )
 
 
@@ -84,6 +84,10 @@ def _check_subclass(cls: type) -> None:
         raise ConfigError(f"{where}.bench_options must be a dict of method options, got {cls.bench_options!r}")
     if not cls.tasks or not set(cls.tasks) <= {"classification", "regression"}:
         raise ConfigError(f"{where}.tasks must name 'classification' and/or 'regression', got {cls.tasks!r}")
+    if not isinstance(cls.family, str) or not cls.family.strip():
+        raise ConfigError(f"{where}.family must be a non-empty string (the method's fusion family), got {cls.family!r}")
+    if cls.expresses_synergy not in (None, True, False):
+        raise ConfigError(f"{where}.expresses_synergy must be True, False or None, got {cls.expresses_synergy!r}")
     if cls.ddp_find_unused_parameters not in (None, True, False):
         raise ConfigError(
             f"{where}.ddp_find_unused_parameters must be True, False or None, got {cls.ddp_find_unused_parameters!r}"
@@ -237,6 +241,15 @@ class FusionMethod(nn.Module, metaclass=_MethodMeta):
     multimodal: ClassVar[bool] = True
     #: Options ``bench`` runs the method with (e.g. ITHP's automatic modality order).
     bench_options: ClassVar[Mapping[str, Any]] = {}
+    #: The family the method belongs to in comparisons and recommendations (``joint``,
+    #: ``late``, ``ensemble``, ``tensor``, ``unimodal``, ...): methods that fuse the same way.
+    family: ClassVar[str] = "other"
+    #: Whether the method's prediction can express synergy -- a label set only by the
+    #: combination of modalities (XOR of one bit per modality). False for a sum or vote of
+    #: per-modality outputs (sign(f1(x1) + f2(x2)) cannot fit XOR) and for unimodal models;
+    #: None: not declared. ``infofusion recommend`` never recommends a False method for
+    #: synergistic data.
+    expresses_synergy: ClassVar[bool | None] = None
     #: DDP's ``find_unused_parameters`` (None: False). Set True when a training step can leave
     #: a *trainable* parameter without a gradient (a branch skipped, a loss term weighted 0);
     #: parameters a stage freezes do not count (the engine wraps after freezing).

@@ -113,6 +113,10 @@ class BTW(FusionMethod):
         **kw: ``hidden``, ``embed_dim``, ``encoder``, ``dropout``, ``modalities``.
     """
 
+    family = "sample-weighted"
+    # a joint backbone over per-sample weighted modality features
+    expresses_synergy = True
+
     name = "btw"
 
     def __init__(

@@ -112,6 +112,10 @@ class DMIL(FusionMethod):
         hidden, embed_dim, encoder, dropout, modalities: as :class:`FusionMethod`.
     """
 
+    family = "decomposition"
+    # its synergy component fuses products of all modalities
+    expresses_synergy = True
+
     name: ClassVar[str] = "dmil"
 
     def __init__(

@@ -26,6 +26,8 @@ class Ensemble(FusionMethod):
     """
 
     name = "ensemble"
+    family = "ensemble"
+    expresses_synergy = False
 
     def __init__(self, spec: TaskSpec, average: str = "prob", **kw: Any) -> None:
         super().__init__(spec, **kw)

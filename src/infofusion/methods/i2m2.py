@@ -33,6 +33,10 @@ class I2M2(FusionMethod):
         spec: the task (classification only: experts are multiplied as class distributions).
     """
 
+    family = "product-of-experts"
+    # its joint expert sees all modalities together
+    expresses_synergy = True
+
     name = "i2m2"
     tasks: ClassVar[tuple[str, ...]] = ("classification",)
 

@@ -269,6 +269,10 @@ class ITHP(FusionMethod):
     """
 
     name: ClassVar[str] = "ithp"
+    family: ClassVar[str] = "bottleneck"
+    #: the default readout predicts from the prime path only (the chain's latents are
+    #: compressions of the prime): no cross-modal interaction reaches the prediction
+    expresses_synergy: ClassVar[bool | None] = False
     #: benchmarked with the automatic modality order (the reference fixes it by hand)
     option_rules: ClassVar[dict[str, Rule]] = {
         **{k: Rule(min=0) for k in ("beta", "gamma", "lam", "kl_weight", "recon_weights", "link_weights")},

@@ -24,6 +24,8 @@ class JointFusion(FusionMethod):
     """
 
     name = "joint"
+    family = "joint"
+    expresses_synergy = True
 
     def __init__(self, spec: TaskSpec, fusion: str = "intermediate", **kw: Any) -> None:
         super().__init__(spec, **kw)

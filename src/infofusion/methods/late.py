@@ -20,6 +20,8 @@ class LateFusion(FusionMethod):
     """
 
     name = "late"
+    family = "late"
+    expresses_synergy = False
 
     def __init__(self, spec: TaskSpec, **kw: Any) -> None:
         super().__init__(spec, **kw)

@@ -36,6 +36,10 @@ class LowRankFusion(FusionMethod):
         rank: number of factors ``R`` (the paper uses 1-16; 4 is its common choice).
     """
 
+    family = "tensor"
+    # a low-rank tensor product of the modalities: multiplicative, fits XOR
+    expresses_synergy = True
+
     name = "lmf"
 
     def __init__(self, spec: TaskSpec, rank: int = 4, **kw: Any) -> None:

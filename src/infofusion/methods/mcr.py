@@ -64,6 +64,10 @@ class MCR(FusionMethod):
             at evaluation (``js/<m>``; 0: none).
     """
 
+    family = "regularised-joint"
+    # a joint fusion head with a competition regulariser
+    expresses_synergy = True
+
     name = "mcr"
     option_aliases: ClassVar[dict[str, str]] = {"lambda": "lam"}
     # unimodal heads weighted 0 and the stages leave trainable parts without gradient

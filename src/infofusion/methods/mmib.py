@@ -62,6 +62,10 @@ class MMIB(FusionMethod):
         sample_eval: sample the latents at evaluation too.
     """
 
+    family = "fused-bottleneck"
+    # the fused bottleneck reads the concatenation of all modalities
+    expresses_synergy = True
+
     name = "mmib"
 
     def __init__(

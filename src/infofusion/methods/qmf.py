@@ -36,6 +36,10 @@ class QMF(FusionMethod):
         rank_weight: weight of each modality's ranking loss (the reference uses 0.1).
     """
 
+    family = "late"
+    # a confidence-weighted sum of per-modality outputs
+    expresses_synergy = False
+
     name = "qmf"
     tasks: ClassVar[tuple[str, ...]] = ("classification",)
 

@@ -23,6 +23,8 @@ class TensorFusion(FusionMethod):
     """
 
     name = "tfn"
+    family = "tensor"
+    expresses_synergy = True
     option_rules = {"tfn_dim": Rule(min=1), "max_fused": Rule(min=2)}
 
     def __init__(self, spec: TaskSpec, tfn_dim: int | None = None, max_fused: int = 4096, **kw: Any) -> None:

@@ -20,6 +20,8 @@ class Unimodal(FusionMethod):
     """
 
     name = "unimodal"
+    family = "unimodal"
+    expresses_synergy = False
     multimodal = False
 
     def __init__(self, spec: TaskSpec, modality: str | None = None, **kw: Any) -> None:
