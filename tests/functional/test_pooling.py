@@ -178,8 +178,8 @@ def test_dataset_keeps_any_padding_and_pools_valid_steps_only():
 def test_scaling_statistics_and_measure_features_ignore_non_finite_padding():
     """ITHP detector scaling, the ITHP order's pooled features, the pointwise measures'
     features and the PID discretiser's pooling read valid steps only."""
-    from infofusion.measures.pid.discretize import _pool
     from infofusion.measures.classifiers import modality_features as _features
+    from infofusion.measures.pid.discretize import _pool
     from infofusion.measures.pointwise.composition import pointwise_composition
     from infofusion.methods.ithp import ITHP
     from infofusion.methods.ithp_order import pooled
