@@ -19,6 +19,11 @@ distances, so
   radius; points in between are recomputed in float64.
 
 The result is therefore exactly the float64 answer of a KD-tree search, not an approximation.
+
+Per block, after the distance passes: the k-th neighbour candidates come from ranking only the
+minima of column groups (built by taking elementwise minima of contiguous halves, so every pass
+runs on contiguous rows), and the radius counts sum the comparison mask eight bytes at a time
+(:class:`_Counter`) rather than element by element.
 The grid type is used when the data's largest magnitude is within :data:`INT16_MAX_SPREAD`
 robust scales (no extreme outliers); otherwise float32, or float64 for extreme outliers.
 """
