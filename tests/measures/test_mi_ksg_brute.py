@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from infofusion.measures.mi import estimate_mi
+from infofusion.measures.mi import _brute, estimate_mi
 from infofusion.measures.mi._brute import _Counter, brute_neighbours, choose_precision
 from infofusion.measures.mi.ksg import KSGParams, _prepare, count_all, knn, use_brute
 
@@ -104,6 +104,31 @@ def test_grouped_preselection_with_leftover_columns_is_exact(precision, n):
     x, y = _pair("t2", n, 2, seed=5)
     eps, _ = knn(np.hstack([x, y]), 10)
     e2, counts = brute_neighbours([x, y], 10, [(0,), (1,)], precision=precision)
+    np.testing.assert_array_equal(e2, eps)
+    for got, want in zip(counts, count_all([x, y], eps), strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("precision", ["int16", "float32"])
+def test_near_ties_fall_back_to_exact_reranking(precision, monkeypatch):
+    # points on a lattice plus a tiny jitter: many narrow distances tie at the k-th rank, so the
+    # one-distance shortcut must give way to re-ranking the candidates in float64
+    rng = np.random.default_rng(6)
+    x = np.round(2 * rng.standard_normal((600, 2))) / 2 + 1e-7 * rng.standard_normal((600, 2))
+    y = np.round(2 * rng.standard_normal((600, 2))) / 2 + 1e-7 * rng.standard_normal((600, 2))
+    reranked = []
+    real = _brute.exact_max_norm
+
+    def spy(atoms, sel, i, j):
+        out = real(atoms, sel, i, j)
+        if out.ndim == 2 and out.shape[1] < 600:
+            reranked.append(out.shape[0])
+        return out
+
+    monkeypatch.setattr(_brute, "exact_max_norm", spy)
+    eps, _ = knn(np.hstack([x, y]), 5)
+    e2, counts = brute_neighbours([x, y], 5, [(0,), (1,)], precision=precision)
+    assert sum(reranked) > 0  # the fallback ran
     np.testing.assert_array_equal(e2, eps)
     for got, want in zip(counts, count_all([x, y], eps), strict=True):
         np.testing.assert_array_equal(got, want)

@@ -13,8 +13,10 @@ are bound by memory traffic; every decision the narrow type could get wrong is s
 float64. All narrow distances are within ``delta`` (in the block's units) of the float64
 distances, so
 
-* the k-th neighbour is re-ranked in float64 among the narrow candidates that could be it, and a
-  row whose candidates do not provably contain it is recomputed in float64 entirely;
+* the k-th neighbour is taken from the narrow ranking when its narrow value is more than
+  ``2 delta`` from the values ranked next to it (then the ranking is provably the exact one),
+  else re-ranked in float64 among the narrow candidates that could be it, and a row whose
+  candidates do not provably contain it is recomputed in float64 entirely;
 * a point is counted from its narrow distance only when that is more than ``delta`` from the
   radius; points in between are recomputed in float64.
 
@@ -244,11 +246,23 @@ def _kth_exact(
         bound = np.full(m, np.inf)
         cand = np.broadcast_to(np.arange(n), (m, n))
         narrow = joint.numpy().astype(np.float64)
-    kth_narrow = np.partition(narrow, k, axis=1)[:, k]
-    exact = exact_max_norm(atoms, everything, ii[:, None], cand)  # (m, width)
-    pos = np.argpartition(exact, k, axis=1)[:, k]
+    # when the narrow k-th value is more than 2 delta from its neighbours in the ranking, the
+    # narrow k-th neighbour is the exact one: one float64 distance per row settles it
+    kths = [k - 1, k] + ([k + 1] if narrow.shape[1] > k + 1 else [])
+    order = np.argpartition(narrow, kths, axis=1)
+    v = np.take_along_axis(narrow, order[:, kths], axis=1)
+    kth_narrow = v[:, 1]
+    clear = kth_narrow - v[:, 0] > 2 * units.delta
+    if len(kths) == 3:
+        clear &= v[:, 2] - kth_narrow > 2 * units.delta
     rows = np.arange(m)
-    e, kth = exact[rows, pos], cand[rows, pos]
+    kth = cand[rows, order[:, k]]
+    e = exact_max_norm(atoms, everything, ii, kth)
+    close = np.flatnonzero(~clear)
+    if len(close):  # otherwise re-rank all candidates in float64
+        exact = exact_max_norm(atoms, everything, ii[close, None], cand[close])
+        pos = np.argpartition(exact, k, axis=1)[:, k]
+        e[close], kth[close] = exact[np.arange(len(close)), pos], cand[close, pos]
     # a point outside the candidates can be within delta of the k-th only if the bound does not
     # clear the narrow k-th value by 2 delta: settle those rows on all N points in float64
     unsure = np.flatnonzero(bound <= kth_narrow + 2 * units.delta)
