@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from infofusion.measures.mi import estimate_mi
-from infofusion.measures.mi._brute import brute_neighbours, choose_precision
+from infofusion.measures.mi import _brute, estimate_mi
+from infofusion.measures.mi._brute import _Counter, brute_neighbours, choose_precision
 from infofusion.measures.mi.ksg import KSGParams, _prepare, count_all, knn, use_brute
 
 
@@ -78,6 +78,57 @@ def test_small_samples_take_every_point_as_candidate(n):
     x, y = _pair("gauss", n, 4, seed=4)
     eps, _ = knn(np.hstack([x, y]), 5)
     e2, counts = brute_neighbours([x, y], 5, [(0,), (1,)], precision="int16")
+    np.testing.assert_array_equal(e2, eps)
+    for got, want in zip(counts, count_all([x, y], eps), strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("n", [5, 8, 9, 2039, 2041, 4100])
+@pytest.mark.parametrize("dtype", [np.int16, np.float32])
+def test_mask_counter_equals_count_nonzero(n, dtype):
+    # 2041 and 4100 columns need more than 255 eight-byte words per row: sums in parts
+    rng = np.random.default_rng(n)
+    sp = rng.integers(0, 300, (13, n)).astype(dtype)
+    t = rng.integers(0, 300, 13).astype(dtype)
+    counter = _Counter(13, n)
+    for m in (13, 4):  # a full block and a shorter last block reuse one buffer
+        want = np.count_nonzero(sp[:m] < t[:m, None], axis=1)
+        np.testing.assert_array_equal(counter.below(sp[:m], t[:m]), want)
+
+
+@pytest.mark.parametrize("precision", ["int16", "float32"])
+@pytest.mark.parametrize("n", [703, 1001])
+def test_grouped_preselection_with_leftover_columns_is_exact(precision, n):
+    # n not a multiple of the group size: the last columns join every row's candidates; k = 10
+    # as in the benchmark
+    x, y = _pair("t2", n, 2, seed=5)
+    eps, _ = knn(np.hstack([x, y]), 10)
+    e2, counts = brute_neighbours([x, y], 10, [(0,), (1,)], precision=precision)
+    np.testing.assert_array_equal(e2, eps)
+    for got, want in zip(counts, count_all([x, y], eps), strict=True):
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("precision", ["int16", "float32"])
+def test_near_ties_fall_back_to_exact_reranking(precision, monkeypatch):
+    # points on a lattice plus a tiny jitter: many narrow distances tie at the k-th rank, so the
+    # one-distance shortcut must give way to re-ranking the candidates in float64
+    rng = np.random.default_rng(6)
+    x = np.round(2 * rng.standard_normal((600, 2))) / 2 + 1e-7 * rng.standard_normal((600, 2))
+    y = np.round(2 * rng.standard_normal((600, 2))) / 2 + 1e-7 * rng.standard_normal((600, 2))
+    reranked = []
+    real = _brute.exact_max_norm
+
+    def spy(atoms, sel, i, j):
+        out = real(atoms, sel, i, j)
+        if out.ndim == 2 and out.shape[1] < 600:
+            reranked.append(out.shape[0])
+        return out
+
+    monkeypatch.setattr(_brute, "exact_max_norm", spy)
+    eps, _ = knn(np.hstack([x, y]), 5)
+    e2, counts = brute_neighbours([x, y], 5, [(0,), (1,)], precision=precision)
+    assert sum(reranked) > 0  # the fallback ran
     np.testing.assert_array_equal(e2, eps)
     for got, want in zip(counts, count_all([x, y], eps), strict=True):
         np.testing.assert_array_equal(got, want)
