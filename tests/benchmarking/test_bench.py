@@ -158,8 +158,8 @@ def test_bench_killed_with_sigkill_resumes_from_its_results_file(tmp_path):
     import time
 
     suite = tmp_path / "suite.toml"
-    suite.write_text('seeds = 2\nmethods = ["late", "joint"]\n[train]\nepochs = 3\n'
-                     '[[data]]\nspec = "synthetic:synergy"\noptions = { n = 400 }\n')
+    suite.write_text('seeds = 2\nmethods = ["late", "joint"]\n[train]\nepochs = 30\npatience = 0\n'
+                     '[[data]]\nspec = "synthetic:synergy"\noptions = { n = 3000 }\n')
     cmd = [sys.executable, "-m", "infofusion.cli.main", "bench", "--config", str(suite), "--out", str(tmp_path),
            "--run-id", "k"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}

@@ -196,6 +196,8 @@ class BTW(FusionMethod):
         elif self.weighting != "uniform":
             self.branches.update({m: self.make_head(self.embed_dim) for m in self.modality_names})
         self.phase = "fusion"  # "unimodal:<m>:<k>" while model k of modality m is pre-trained
+        # part of the state dict from construction on, so a saved model loads into a rebuilt one
+        self.add_module("_update_log", UpdateLog(self.smoothing))
 
     @property
     def update_log(self) -> UpdateLog:
