@@ -166,8 +166,10 @@ def recommend_from_profile(
                          "point estimate's reading, not settled; more samples would settle it")
         for f in fams:
             if f.expresses_synergy is False:
-                excluded.append({"family": f.name, "methods": list(f.methods),
-                                 "reason": f"{s_txt}: a {'unimodal model' if not f.multimodal else 'sum or vote of per-modality outputs'} cannot express it"})
+                why = ("a unimodal model cannot express it" if not f.multimodal else
+                       "this family declares it cannot express it (a sum or vote of per-modality "
+                       "outputs, or a readout of one modality)")
+                excluded.append({"family": f.name, "methods": list(f.methods), "reason": f"{s_txt}: {why}"})
             elif f.expresses_synergy:
                 add(f, 2.0, f"{s_txt}: this family combines modalities before the decision and can express it")
             else:
