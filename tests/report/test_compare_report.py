@@ -162,3 +162,12 @@ def test_report_holds_every_method_dataset_and_figure_and_parses_as_html(tmp_pat
     empty.mkdir()
     bad = CliRunner().invoke(app, ["report", str(empty)])
     assert bad.exit_code == 2 and "empty" in bad.stderr and "results.jsonl" in bad.stderr
+
+
+def test_report_into_a_folder_that_does_not_exist_yet(tmp_path):
+    folder = results_folder(tmp_path)
+    out = tmp_path / "new" / "sub" / "report.html"
+    res = CliRunner().invoke(app, ["report", str(folder), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert out.is_file() and out.with_suffix(".md").is_file()
+    assert any((out.parent / "report_files").glob("*.png"))

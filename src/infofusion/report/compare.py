@@ -465,6 +465,7 @@ def write_report(results_path: str | Path, out: str | Path, baseline: str = "joi
     ctx, figures = build_report(results, baseline, robust_baseline, level)
     fig_dir = out.with_name(out.stem + "_files")
     html, md = render_report(ctx, figures, fig_dir.name)
+    out.parent.mkdir(parents=True, exist_ok=True)  # a missing folder is created, as --out promises
     written = []
     if not markdown_only:
         out.write_text(html, encoding="utf-8")
