@@ -649,6 +649,8 @@ def analyze(
     if est.plugin is not None:
         metrics.update({"pid/I1": est.plugin.I1 * factor, "pid/I2": est.plugin.I2 * factor,
                         "pid/I12": est.plugin.I12 * factor, "pid/gap": est.plugin.gap * factor})
+    elif all(k in est.extra for k in ("I1", "I2", "I12")):  # estimators without a plug-in solution (batch)
+        metrics.update({f"pid/{k}": float(est.extra[k]) * factor for k in ("I1", "I2", "I12")})
     if res.pointwise is not None:
         for key, v in res.pointwise.means().items():
             metrics[f"pointwise/{key}"] = v * factor
