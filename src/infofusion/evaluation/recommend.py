@@ -182,7 +182,8 @@ def recommend_from_profile(
             if not f.multimodal:
                 add(f, 1.0, f"{r_txt}: one modality alone is nearly as informative, but fusion keeps working when one is corrupted")
             elif f.expresses_synergy is False:
-                add(f, 3.0, f"{r_txt}: a fusion without cross-modal interaction loses nothing here and degrades gracefully when a modality is missing")
+                add(f, 3.0, f"{r_txt}: this family does not model synergy, which redundant information does not need: "
+                                    "as accurate here with less capacity (check its missing-modality curve before relying on it)")
             else:
                 add(f, 2.0, f"{r_txt}: fits, but its extra capacity buys little on redundant information")
     elif max(shares["U1"], shares["U2"]) >= DOMINANT_SHARE:
