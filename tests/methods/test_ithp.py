@@ -604,6 +604,8 @@ def test_information_plane_points_and_plot(tmp_path):
     out = model(data.batch(data.indices("valid")))
     assert p0["rate"] == pytest.approx(float(out.diagnostics["rate/link0"].mean()), rel=1e-5)
     assert p0["recon"] == pytest.approx(float(out.diagnostics["recon/link0"].mean()), rel=1e-5)
+    # every run record carries the points (the comparison report draws them)
+    assert model.run_info()["bottleneck_plane"] == model.info_plane
     files = plot_information_plane(model.info_plane, tmp_path / "plane")
     assert [f.suffix for f in files] == [".png", ".svg"]
     assert files[0].read_bytes()[:4] == b"\x89PNG" and b"<svg" in files[1].read_bytes()

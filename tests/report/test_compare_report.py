@@ -171,3 +171,29 @@ def test_report_into_a_folder_that_does_not_exist_yet(tmp_path):
     assert res.exit_code == 0, res.output
     assert out.is_file() and out.with_suffix(".md").is_file()
     assert any((out.parent / "report_files").glob("*.png"))
+
+
+def test_report_draws_the_information_plane_a_method_records(tmp_path):
+    # a bottleneck chain (ITHP's run_info) and the layer plane of the info_plane training option
+    folder = results_folder(tmp_path)
+    chain = [{"epoch": e, "link": k, "detector": f"m{k + 2}", "rate": 5.0 - e - k, "kl": 0.1, "recon": 1.0 / (e + 1)}
+             for e in range(3) for k in range(2)]
+    layers = {"points": [{"layer": "encoders.m1", "epoch": e, "I_TX": 1.0 + e, "I_TY": 0.2 * e} for e in range(3)]}
+    with run_scope("fixed-run"):
+        recs = [RunRecord("bench", {"data": "digits", "method": "ithp", "label": "ithp", "train": {}}, seed=s,
+                          metrics={"test/accuracy": 0.9}, extra={"bottleneck_plane": chain, "info_plane": layers},
+                          versions={"infofusion": "0.1.0", "torch": "x"}) for s in (1, 0)]
+    with open(folder / "results.jsonl", "a") as fh:
+        fh.write("".join(r.to_json() + "\n" for r in recs))
+    out = tmp_path / "report.html"
+    res = CliRunner().invoke(app, ["report", str(folder), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    page = _Page()
+    page.feed(out.read_text())
+    page.close()
+    text = " ".join(page.text)
+    assert "Information plane" in text and "ithp, seed 0" in text  # the first seed is drawn
+    assert len(page.imgs) == 6 + 2  # the fixture's six figures and two planes on digits
+    md = out.with_suffix(".md").read_text()
+    pngs = [line.split("](", 1)[1].rstrip(")") for line in md.splitlines() if line.startswith("![ithp")]
+    assert len(pngs) == 2 and all((tmp_path / p).is_file() for p in pngs)

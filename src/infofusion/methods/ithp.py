@@ -611,10 +611,13 @@ class ITHP(FusionMethod):
 
     def run_info(self) -> dict[str, Any]:
         """The modality order used (and, when chosen automatically, the estimates behind it),
-        and the effective options (:meth:`resolved_options`)."""
+        the effective options (:meth:`resolved_options`) and, when tracked, the information-plane
+        points of every link (``bottleneck_plane``: what the comparison report draws)."""
         info: dict[str, Any] = {"modality_order": self.order, "resolved_options": self.resolved_options()}
         if self.order_report is not None:
             info["order_report"] = self.order_report.to_dict()
+        if self.info_plane:  # per epoch and link: compression and detector reconstruction
+            info["bottleneck_plane"] = [dict(p) for p in self.info_plane]
         return info
 
     @torch.no_grad()

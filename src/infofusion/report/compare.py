@@ -361,7 +361,40 @@ def dataset_section(name: str, runs: list[RunRecord], results: Results, baseline
         section["group_figure"] = key
         section["truth_name"] = truth_name
     section["diagnostics"] = diag_views
+    section["planes"] = _plane_views(by_label, slug, name, figures)
     return section
+
+
+def _plane_views(by_label: dict[str, list[RunRecord]], slug: str, name: str,
+                 figures: dict[str, Any]) -> list[dict[str, str]]:
+    """Information planes of the methods that record them, drawn for the first seed of each:
+    ``extra["bottleneck_plane"]`` (a bottleneck chain's compression against detector
+    reconstruction per link, e.g. ITHP) and ``extra["info_plane"]`` (I(T;X) against I(T;Y) of
+    chosen layers, the training option ``info_plane``)."""
+    from infofusion.report.information_plane import bottleneck_plane_figure, layer_plane_figure
+
+    views = []
+    for lab, recs in by_label.items():
+        rec = min(recs, key=lambda r: r.seed)
+        tag = "".join(c if c.isalnum() else "_" for c in lab)
+        chain = rec.extra.get("bottleneck_plane")
+        if isinstance(chain, list) and chain:
+            key = f"{slug}_plane_{tag}"
+            try:
+                figures[key] = bottleneck_plane_figure(chain, f"{lab} on {name}, seed {rec.seed}: information plane")
+            except (ValueError, KeyError, TypeError):
+                continue  # points of another layout: nothing to draw
+            views.append({"label": lab, "figure": key, "kind": "bottleneck", "seed": str(rec.seed)})
+        layers = rec.extra.get("info_plane")
+        points = layers.get("points") if isinstance(layers, dict) else None
+        if points:
+            key = f"{slug}_layers_{tag}"
+            try:
+                figures[key] = layer_plane_figure(points, f"{lab} on {name}, seed {rec.seed}: I(T;X) vs I(T;Y)")
+            except (ValueError, KeyError, TypeError):
+                continue
+            views.append({"label": lab, "figure": key, "kind": "layers", "seed": str(rec.seed)})
+    return views
 
 
 def _recommendation(atoms: dict[str, tuple[float, float, float]], section: dict[str, Any],

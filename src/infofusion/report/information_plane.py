@@ -27,28 +27,17 @@ def _series(
     return {k: sorted(v) for k, v in sorted(out.items())}
 
 
-def plot_information_plane(
-    points: Iterable[Mapping[str, Any]],
-    path: str | Path,
-    *,
-    title: str = "ITHP information plane",
-    x_key: str = "rate",
-    formats: tuple[str, ...] = ("png", "svg"),
-    dpi: int = 150,
-) -> list[Path]:
-    """Draw the trajectory of every link and save it as PNG and SVG.
+def bottleneck_plane_figure(
+    points: Iterable[Mapping[str, Any]], title: str = "ITHP information plane", x_key: str = "rate"
+) -> Any:
+    """The trajectory of every link (compression against detector reconstruction), as a
+    :class:`matplotlib.figure.Figure` (no pyplot state, no backend switch).
 
     Args:
         points: records with ``epoch``, ``link``, ``recon``, ``x_key`` (and ``detector``).
-        path: output path; its suffix is replaced by each of ``formats``.
         title: figure title.
         x_key: compression measure on the x-axis (``rate``: KL summed over latent dims, nats;
             ``kl``: the per-dimension mean used in the loss).
-        formats: file formats written.
-        dpi: resolution of raster formats.
-
-    Returns:
-        The written files.
 
     Raises:
         ValueError: there are no points to draw.
@@ -59,7 +48,7 @@ def plot_information_plane(
     series = _series(points, x_key)
     if not series:
         raise ValueError("no information-plane points to plot")
-    fig = Figure(figsize=(5.5, 4.2))  # no pyplot state, no backend switch
+    fig = Figure(figsize=(5.5, 4.2))
     ax = fig.add_subplot()
     cmap = colormaps["tab10"]
     for i, ((link, det), pts) in enumerate(series.items()):
@@ -96,6 +85,35 @@ def plot_information_plane(
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
+    return fig
+
+
+def plot_information_plane(
+    points: Iterable[Mapping[str, Any]],
+    path: str | Path,
+    *,
+    title: str = "ITHP information plane",
+    x_key: str = "rate",
+    formats: tuple[str, ...] = ("png", "svg"),
+    dpi: int = 150,
+) -> list[Path]:
+    """Draw :func:`bottleneck_plane_figure` and save it as PNG and SVG.
+
+    Args:
+        points: records with ``epoch``, ``link``, ``recon``, ``x_key`` (and ``detector``).
+        path: output path; its suffix is replaced by each of ``formats``.
+        title: figure title.
+        x_key: see :func:`bottleneck_plane_figure`.
+        formats: file formats written.
+        dpi: resolution of raster formats.
+
+    Returns:
+        The written files.
+
+    Raises:
+        ValueError: there are no points to draw.
+    """
+    fig = bottleneck_plane_figure(points, title, x_key)
     base = Path(path)
     base.parent.mkdir(parents=True, exist_ok=True)
     written = []
