@@ -68,7 +68,7 @@ def main() -> None:
             for seed in seeds:
                 if (method, task, name, seed) in done:
                     continue
-                rec = train(method, task, seeds=[seed], config=bench_config(True), method_options=options)[0]
+                rec = train(method, task, seeds=[seed], config=bench_config(), method_options=options)[0]
                 row = {"method": method, "task": task, "setting": name, "seed": seed,
                        "valid": rec.metrics["valid/accuracy"], "fit_seconds": rec.timings["fit"]}
                 with out.open("a") as f:

@@ -50,7 +50,7 @@ def run_one(task: tuple[str, int, str]) -> dict:
     from infofusion.training import fit
 
     options = json.loads(options_json)
-    result = fit("dmil", load_dataset(data), dataclasses.replace(bench_config(True), seed=seed), **options)
+    result = fit("dmil", load_dataset(data), dataclasses.replace(bench_config(), seed=seed), **options)
     return {"data": data, "seed": seed, "options": options, "valid_accuracy": result.metrics["valid/accuracy"],
             "epochs": len(result.history)}
 

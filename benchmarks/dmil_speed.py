@@ -39,7 +39,7 @@ def main() -> None:
     from infofusion.training import Trainer, build_method, seed_everything
 
     data = load_dataset(a.data).standardize("train")
-    cfg = dataclasses.replace(bench_config(True), seed=0)
+    cfg = dataclasses.replace(bench_config(), seed=0)
     seed_everything(0)
     joint = Trainer(build_method("joint", data), data, cfg)
     seed_everything(0)

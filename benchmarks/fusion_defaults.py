@@ -31,7 +31,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     grid = json.loads(args.grid)
-    config = api.bench_config(quick=True)
+    config = api.bench_config()
     for spec in args.datasets.split(","):
         for values in itertools.product(*grid.values()):
             options = dict(zip(grid, values, strict=True))

@@ -102,7 +102,7 @@ def test_joint_fusion_leaves_the_weak_modality_under_trained():
 
     torch.set_num_threads(1)
     ds = load_dataset("synthetic:imbalance_strong")
-    cfg = bench_config(quick=True)
+    cfg = bench_config()
     probe = {}
     for name, options in [("joint", {}), ("mlb", {}), ("unimodal", {"modality": "m2"})]:
         res = fit(name, ds, cfg, **options)

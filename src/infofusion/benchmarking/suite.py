@@ -3,19 +3,22 @@ training budget and the optional robustness sweep -- from profiles or a TOML fil
 
 Profiles:
 
-* ``quick``: :data:`infofusion.api.QUICK_DATASETS`, every registered method, 3 seeds, the short
-  budget (what the README runs; minutes on a laptop CPU).
+* ``quick``: :data:`QUICK_DATASETS`, every registered method, 3 seeds (what the README runs;
+  minutes on a laptop CPU).
 * ``full``: every registered method x every built-in dataset (:func:`builtin_datasets`) x 5
-  seeds, the default training budget.
+  seeds.
+
+Both train on the bench budget (:func:`infofusion.api.bench_config`: 40 epochs at most,
+patience 8); ``[train]`` below, or the command's training options, replace it.
 
 A TOML suite (read with the standard library's ``tomllib``)::
 
-    profile = "quick"            # budget and defaults to start from (quick | full)
+    profile = "quick"            # datasets and seeds to start from (quick | full)
     seeds = 3                    # a number of seeds (0..n-1) or a list [0, 1, 2]
     methods = ["joint", "late"]  # default: every registered method
     robustness = true            # noise / missing-modality sweep on every trained model
 
-    [train]                      # TrainConfig fields replacing the profile's budget
+    [train]                      # TrainConfig fields replacing the bench budget
     epochs = 20
 
     [[data]]
@@ -72,11 +75,11 @@ class Suite:
     """A benchmark: datasets x methods x seeds under one training budget.
 
     Attributes:
-        profile: the budget it starts from (``quick`` or ``full``).
+        profile: the profile it starts from (``quick`` or ``full``).
         datasets: :class:`DataEntry` list.
         methods: registry names (None: every registered method).
         seeds: the seeds of every cell.
-        train: TrainConfig fields replacing the profile's budget.
+        train: TrainConfig fields replacing the bench budget.
         method_options: method -> extra constructor options.
         robustness: run the test-time robustness sweep on every trained model.
     """

@@ -170,10 +170,10 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     @dataclass_options(TrainConfig, exclude=("seed", "checkpoint_dir", "resume", "progress"),
-                       unset="(default: the bench budget, see --quick)")
+                       unset="(default: the bench budget: 40 epochs max, patience 8, batch 128, lr 2e-3)")
     def bench(
-        quick: bool = typer.Option(False, "--quick", help="Short budget (40 epochs max, patience 8, lr 2e-3; 3 seeds): what the README runs."),
-        profile: str | None = typer.Option(None, "--profile", help="quick (= --quick) or full: every registered method x every built-in dataset x 5 seeds."),
+        quick: bool = typer.Option(False, "--quick", help="The quick profile: 3 datasets (synergy, mixed interactions, digits) x 3 seeds: what the README runs."),
+        profile: str | None = typer.Option(None, "--profile", help="quick (= --quick) or full: every registered method x every built-in dataset x 5 seeds (default). Both train on the bench budget."),
         config_file: Path | None = typer.Option(None, "--config", help="TOML suite file: datasets (any loadable spec, with loader options), methods, seeds, training options, robustness (see docs/compare.md)."),
         methods: list[str] | None = typer.Option(None, "--methods", "--method", "-m", help="Restrict to these methods (repeatable or comma separated)."),
         datasets: list[str] | None = typer.Option(None, "--data", "-d", help="Restrict to these dataset specs (repeatable or comma separated)."),
@@ -216,8 +216,7 @@ def register(app: typer.Typer) -> None:
         if suite is not None and robustness:
             suite.robustness = True
         given = dataclass_values(TrainConfig, train_options, drop_none=True)
-        base_quick = suite.profile == "quick" if suite is not None else profile == "quick"
-        config = dataclasses.replace(bench_config(base_quick), **(suite.train if suite else {}), **given) if given else None
+        config = dataclasses.replace(bench_config(), **(suite.train if suite else {}), **given) if given else None
         run_id = run_id or new_run_id()
         _, table = api_bench(quick=profile == "quick", methods=split_list(methods), datasets=split_list(datasets),
                              seeds=seeds, out_dir=out_dir, progress=progress, config=config, run_id=run_id,
