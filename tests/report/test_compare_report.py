@@ -24,7 +24,8 @@ ACC = {  # dataset -> label -> accuracy per seed 0, 1, 2
 LEVELS = [0.0, 0.5, 1.0]
 
 
-def _record(data: str, label: str, seed: int, acc: float, folder: Path) -> RunRecord:
+def _record(data: str, label: str, seed: int, acc: float, folder: Path,
+            groups: tuple[str, ...] = ("synergy", "redundancy")) -> RunRecord:
     method = label.split(":")[0]
     metrics = {"test/accuracy": acc, "test/macro_f1": acc - 0.01, "cost/params": 1000.0 + len(label),
                "cost/train_s_per_epoch": 0.1 * (1 + len(label) % 3), "cost/infer_ms_per_1000": 2.0,
@@ -47,17 +48,17 @@ def _record(data: str, label: str, seed: int, acc: float, folder: Path) -> RunRe
                    "diagnostics": {"gate": rng.random((40, 2))} if method == "joint" else {}}
         name = f"{data}_{label}_{seed}".replace(":", "_")
         extra["per_sample"] = str(Path(save_per_sample(folder / "per_sample" / name, outputs, "test",
-                                                       truth={"interaction": np.array(["synergy", "redundancy"] * 20)})
+                                                       truth={"interaction": np.array(list(groups) * (40 // len(groups)))})
                                        ).relative_to(folder))
     with run_scope("fixed-run"):
         return RunRecord("bench", {"data": data, "method": method, "label": label, "train": {}}, seed=seed,
                          metrics=metrics, extra=extra, versions={"infofusion": "0.1.0", "torch": "x"})
 
 
-def results_folder(tmp_path: Path) -> Path:
+def results_folder(tmp_path: Path, groups: tuple[str, ...] = ("synergy", "redundancy")) -> Path:
     folder = tmp_path / "run"
     folder.mkdir()
-    recs = [_record(d, lab, s, a, folder) for d, by in ACC.items() for lab, accs in by.items() for s, a in enumerate(accs)]
+    recs = [_record(d, lab, s, a, folder, groups) for d, by in ACC.items() for lab, accs in by.items() for s, a in enumerate(accs)]
     (folder / "results.jsonl").write_text("".join(r.to_json() + "\n" for r in recs))
     (folder / "run.json").write_text(json.dumps({"run": {"id": "fixed-run"}, "plan": [], "seeds": [0, 1, 2]}))
     pid = RunRecord("pid", {"data": "synthetic:synergy", "modalities": ["m1", "m2"], "unit": "bits"}, seed=0,
@@ -197,3 +198,15 @@ def test_report_draws_the_information_plane_a_method_records(tmp_path):
     md = out.with_suffix(".md").read_text()
     pngs = [line.split("](", 1)[1].rstrip(")") for line in md.splitlines() if line.startswith("![ithp")]
     assert len(pngs) == 2 and all((tmp_path / p).is_file() for p in pngs)
+
+
+def test_report_draws_no_per_sample_view_of_a_single_group(tmp_path):
+    folder = results_folder(tmp_path, groups=("synergy",))
+    out = tmp_path / "report.html"
+    res = CliRunner().invoke(app, ["report", str(folder), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    page = _Page()
+    page.feed(out.read_text())
+    page.close()
+    assert len(page.imgs) == 4  # the two groups' figures (accuracy by group, joint's gate) are gone
+    assert "Per sample" not in " ".join(page.text)

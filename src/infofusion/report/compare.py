@@ -340,6 +340,8 @@ def dataset_section(name: str, runs: list[RunRecord], results: Results, baseline
         if truth_name not in out["truth"]:
             continue
         groups = np.asarray(out["truth"][truth_name]).astype(str)
+        if len(np.unique(groups)) < 2:
+            continue  # one group (e.g. every sample of a pure uniqueness task): nothing to compare
         ok = _correct(out)
         if ok is not None:
             by_group[lab] = {g: float(ok[groups == g].mean()) for g in np.unique(groups)}
