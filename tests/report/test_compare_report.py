@@ -174,6 +174,16 @@ def test_report_into_a_folder_that_does_not_exist_yet(tmp_path):
     assert any((out.parent / "report_files").glob("*.png"))
 
 
+def _render(folder: Path, out: Path) -> _Page:
+    """``infofusion report folder --out out``, parsed."""
+    res = CliRunner().invoke(app, ["report", str(folder), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    page = _Page()
+    page.feed(out.read_text())
+    page.close()
+    return page
+
+
 def test_report_draws_the_information_plane_a_method_records(tmp_path):
     # a bottleneck chain (ITHP's run_info) and the layer plane of the info_plane training option
     folder = results_folder(tmp_path)
@@ -187,11 +197,7 @@ def test_report_draws_the_information_plane_a_method_records(tmp_path):
     with open(folder / "results.jsonl", "a") as fh:
         fh.write("".join(r.to_json() + "\n" for r in recs))
     out = tmp_path / "report.html"
-    res = CliRunner().invoke(app, ["report", str(folder), "--out", str(out)])
-    assert res.exit_code == 0, res.output
-    page = _Page()
-    page.feed(out.read_text())
-    page.close()
+    page = _render(folder, out)
     text = " ".join(page.text)
     assert "Information plane" in text and "ithp, seed 0" in text  # the first seed is drawn
     assert len(page.imgs) == 6 + 2  # the fixture's six figures and two planes on digits
@@ -203,10 +209,6 @@ def test_report_draws_the_information_plane_a_method_records(tmp_path):
 def test_report_draws_no_per_sample_view_of_a_single_group(tmp_path):
     folder = results_folder(tmp_path, groups=("synergy",))
     out = tmp_path / "report.html"
-    res = CliRunner().invoke(app, ["report", str(folder), "--out", str(out)])
-    assert res.exit_code == 0, res.output
-    page = _Page()
-    page.feed(out.read_text())
-    page.close()
+    page = _render(folder, out)
     assert len(page.imgs) == 4  # the two groups' figures (accuracy by group, joint's gate) are gone
     assert "Per sample" not in " ".join(page.text)
