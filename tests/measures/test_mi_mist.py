@@ -232,7 +232,7 @@ def test_estimate_is_invariant_to_row_order_including_chunked_samples():
 
 def test_known_gaussians_within_tolerance():
     # truth 0.51 (1 x 1, rho 0.8) and 0.67 (3 x 3, rho 0.6); 2 chunks of 256 rows each.
-    # Tolerance: about the shipped checkpoint's validation MAE (0.17 nats, mist.json); an
+    # Tolerance: about the shipped checkpoint's validation MAE (0.15 nats, mist.json); an
     # untrained or broken network misses by far more, and its interval misses the truth.
     for d, rho in ((1, 0.8), (3, 0.6)):
         x, y, truth = _gaussian(512, d, rho, seed=d)
