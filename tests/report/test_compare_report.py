@@ -212,3 +212,18 @@ def test_report_draws_no_per_sample_view_of_a_single_group(tmp_path):
     page = _render(folder, out)
     assert len(page.imgs) == 4  # the two groups' figures (accuracy by group, joint's gate) are gone
     assert "Per sample" not in " ".join(page.text)
+
+
+def test_per_sample_groups_of_per_modality_flags_and_of_a_type_column():
+    from infofusion.report.compare import _group_labels, _grouping_column
+
+    corrupted = np.array([[False, False, False], [False, True, False], [True, False, True], [False, False, False]])
+    assert _group_labels(corrupted).tolist() == ["clean", "m2 corrupted", "m1+m3 corrupted", "clean"]
+    assert _group_labels(np.zeros((4, 6), dtype=np.int8)) is None  # a latent code, not a grouping
+    assert _group_labels(np.arange(40)) is None  # an id: more groups than MAX_GROUPS
+    truth = {"interaction": np.array(["synergy", "redundancy"] * 2), "latent": np.zeros((4, 6), dtype=np.int8),
+             "corrupted": corrupted}
+    assert _grouping_column(truth) == "corrupted"  # what sample weighting reacts to comes first
+    del truth["corrupted"]
+    assert _grouping_column(truth) == "interaction"
+    assert _grouping_column({"latent": truth["latent"]}) is None

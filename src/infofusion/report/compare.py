@@ -336,11 +336,11 @@ def dataset_section(name: str, runs: list[RunRecord], results: Results, baseline
         out = next((o for o in (_per_sample(r, results.base) for r in recs) if o is not None), None)
         if out is None or not out["truth"]:
             continue
-        truth_name = truth_name or sorted(out["truth"])[0]
-        if truth_name not in out["truth"]:
+        truth_name = truth_name or _grouping_column(out["truth"])
+        if truth_name is None or truth_name not in out["truth"]:
             continue
-        groups = np.asarray(out["truth"][truth_name]).astype(str)
-        if len(np.unique(groups)) < 2:
+        groups = _group_labels(out["truth"][truth_name])
+        if groups is None or len(np.unique(groups)) < 2:
             continue  # one group (e.g. every sample of a pure uniqueness task): nothing to compare
         ok = _correct(out)
         if ok is not None:
@@ -365,6 +365,35 @@ def dataset_section(name: str, runs: list[RunRecord], results: Results, baseline
     section["diagnostics"] = diag_views
     section["planes"] = _plane_views(by_label, slug, name, figures)
     return section
+
+
+#: ground truth with more distinct groups than this is not a grouping (an id, a latent code).
+MAX_GROUPS = 12
+
+
+def _group_labels(values: Any) -> np.ndarray | None:
+    """Per-sample group labels of a ground-truth column, or None when it is not a grouping: a
+    1-D column as text; a 2-D boolean column of per-modality flags (``corrupted``: n x modalities)
+    as ``clean`` or the flagged modalities (``m2 corrupted``, ``m1+m3 corrupted``, numbered from 1
+    in the dataset's modality order); anything else (latent codes) or more than
+    :data:`MAX_GROUPS` groups is None."""
+    a = np.asarray(values)
+    if a.ndim == 1:
+        labels = a.astype(str)
+    elif a.ndim == 2 and a.dtype == bool:
+        labels = np.array(["clean" if not row.any() else
+                           "+".join(f"m{j + 1}" for j in np.flatnonzero(row)) + " corrupted" for row in a])
+    else:
+        return None
+    return labels if len(np.unique(labels)) <= MAX_GROUPS else None
+
+
+def _grouping_column(truth: dict[str, Any]) -> str | None:
+    """The ground-truth column the per-sample views group by: per-modality flags first (what
+    sample weighting reacts to), then a 1-D grouping (e.g. the interaction type); None if no
+    column groups the samples."""
+    ranked = sorted(truth, key=lambda k: (np.asarray(truth[k]).ndim != 2, k))
+    return next((k for k in ranked if _group_labels(truth[k]) is not None), None)
 
 
 def _plane_views(by_label: dict[str, list[RunRecord]], slug: str, name: str,
