@@ -224,6 +224,8 @@ def test_per_sample_groups_of_per_modality_flags_and_of_a_type_column():
     truth = {"interaction": np.array(["synergy", "redundancy"] * 2), "latent": np.zeros((4, 6), dtype=np.int8),
              "corrupted": corrupted}
     assert _grouping_column(truth) == "corrupted"  # what sample weighting reacts to comes first
+    truth["corrupted"] = np.ones((4, 3), dtype=bool)  # every sample alike: no grouping
+    assert _grouping_column(truth) == "interaction"
     del truth["corrupted"]
     assert _grouping_column(truth) == "interaction"
     assert _grouping_column({"latent": truth["latent"]}) is None

@@ -390,10 +390,15 @@ def _group_labels(values: Any) -> np.ndarray | None:
 
 def _grouping_column(truth: dict[str, Any]) -> str | None:
     """The ground-truth column the per-sample views group by: per-modality flags first (what
-    sample weighting reacts to), then a 1-D grouping (e.g. the interaction type); None if no
-    column groups the samples."""
+    sample weighting reacts to), then a 1-D grouping (e.g. the interaction type); a column with a
+    single group (a modality corrupted in every sample) is passed over; None if no column groups
+    the samples."""
+    def groups(k: str) -> int:
+        labels = _group_labels(truth[k])
+        return 0 if labels is None else len(np.unique(labels))
+
     ranked = sorted(truth, key=lambda k: (np.asarray(truth[k]).ndim != 2, k))
-    return next((k for k in ranked if _group_labels(truth[k]) is not None), None)
+    return next((k for k in ranked if groups(k) >= 2), None)
 
 
 def _plane_views(by_label: dict[str, list[RunRecord]], slug: str, name: str,
