@@ -190,3 +190,15 @@ def test_analyze_batch_record_holds_the_per_modality_mi(tmp_path):
     assert m["pid/I12"] > 0.5  # XOR: about one bit from the pair, next to none from either alone
     nats = analyze(_xor_data(n=800), unit="nats", **kw)
     assert nats.record.metrics["pid/I12"] == pytest.approx(m["pid/I12"] * np.log(2), rel=1e-9)
+
+
+def test_batch_atom_interval_is_one_sided_only_across_zero():
+    from infofusion.measures.pid.neural import atom_interval
+
+    assert atom_interval(0.5, 0.1, 800, z=2.0) == pytest.approx((0.3, 0.7, False))
+    lo, hi, one = atom_interval(0.05, 0.1, 800, z=2.0)  # straddles 0: [0, hi]
+    assert (lo, one) == (0.0, True) and hi == pytest.approx(0.25)
+    assert atom_interval(0.0, 0.0, 800)[:2] == (0.0, 1.0 / 800)  # never narrower than 1/n
+    # wholly below 0 (the classifiers disagree): kept as it is, so it contains the estimate
+    lo, hi, one = atom_interval(-0.19, 0.005, 800, z=2.0)
+    assert not one and lo <= -0.19 <= hi < 0

@@ -65,7 +65,8 @@ def results_folder(tmp_path: Path, groups: tuple[str, ...] = ("synergy", "redund
                     metrics={"pid/R": 0.01, "pid/R_ci_low": 0.0, "pid/R_ci_high": 0.03, "pid/U1": 0.0,
                              "pid/U1_ci_low": 0.0, "pid/U1_ci_high": 0.02, "pid/U2": 0.0, "pid/U2_ci_low": 0.0,
                              "pid/U2_ci_high": 0.02, "pid/S": 0.8, "pid/S_ci_low": 0.7, "pid/S_ci_high": 0.9,
-                             "pid/I1": 0.01, "pid/I2": 0.01, "pid/I12": 0.81}, extra={"unit": "bits"})
+                             "pid/I1": 0.01, "pid/I2": 0.01, "pid/I12": 0.81},
+                    extra={"unit": "bits", "notes": ["S looked odd (a note of the estimator)"]})
     (folder / "pid").mkdir()
     (folder / "pid" / "records.jsonl").write_text(pid.to_json() + "\n")
     return folder
@@ -140,6 +141,7 @@ def test_report_holds_every_method_dataset_and_figure_and_parses_as_html(tmp_pat
     assert "Recommendation (synergy profile)" in text and "hit rate" in text
     assert "on 1 of 1 datasets" in text and "as a hit, 1 of 1" in text  # joint is best here, first tier
     assert "How to read this report" in text and "Which method for which data" in text
+    assert "interaction profile: S looked odd (a note of the estimator)" in text  # the profile's notes
     # relative robustness of late on m1: (0.82 + 0.77) / 2 ... trapezoid over [0, .5, 1]
     late = np.array([0.80, 0.83, 0.83]).mean()
     rr_late = ((late + late - 0.05) / 2 * 0.5 + (late - 0.05 + late - 0.1) / 2 * 0.5)

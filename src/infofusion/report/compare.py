@@ -301,6 +301,8 @@ def dataset_section(name: str, runs: list[RunRecord], results: Results, baseline
     prof = results.profiles.get(name)
     if prof is not None:
         unit = str(prof.extra.get("unit", prof.config.get("unit", "bits")))
+        section["notes"] += [f"interaction profile: {n}" for n in prof.extra.get("notes") or []
+                             if "per-sample composition skipped" not in n]
         atoms = {a: (prof.metrics[f"pid/{a}"], prof.metrics.get(f"pid/{a}_ci_low", float("nan")),
                      prof.metrics.get(f"pid/{a}_ci_high", float("nan")))
                  for a in ("R", "U1", "U2", "S") if f"pid/{a}" in prof.metrics}

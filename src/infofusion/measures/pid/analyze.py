@@ -107,7 +107,7 @@ def analyze_dataset(
     est = est_obj.estimate(dataset, names)
     timings["estimate"] = time.perf_counter() - t0
     pw = None
-    notes: list[str] = []
+    notes: list[str] = list(est.extra.get("warnings", []))  # what the estimator found doubtful
     if pointwise and not ({"test", "valid"} & set(dataset.splits)):
         pointwise = False  # it scores held-out samples only
         notes.append("per-sample composition skipped: the dataset has no test or valid split")

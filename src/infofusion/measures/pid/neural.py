@@ -47,6 +47,19 @@ def _rake(p: np.ndarray, col: np.ndarray, iters: int = 100, floor: float = 1e-12
     return t
 
 
+def atom_interval(value: float, se: float, n: int, z: float = 1.959963984540054) -> tuple[float, float, bool]:
+    """``(lo, hi, one_sided)`` of an atom from its mean and standard error over batches.
+
+    An interval that straddles 0 is reported one-sided, ``[0, max(hi, 1/n)]`` (atoms are not
+    negative); one wholly below 0 is kept as it is, so it still contains the estimate (the
+    caller warns that the profile is unreliable); otherwise ``value +- z se``.
+    """
+    lo, hi = value - z * se, value + z * se
+    if lo <= 0.0 <= hi:
+        return 0.0, max(hi, 1.0 / n), True
+    return lo, hi, False
+
+
 @register("pid_estimator", "batch")
 class BatchNeuralPID(PIDEstimator):
     """Batch neural estimator: minibatch-trained classifiers + exact BROJA on held-out batches.
@@ -164,11 +177,18 @@ class BatchNeuralPID(PIDEstimator):
         se = std / np.sqrt(len(arr))
         z = 1.959963984540054
         atoms = {}
+        warnings: list[str] = []
         for i, k in enumerate(keys[:4]):
-            lo, hi = mean[i] - z * se[i], mean[i] + z * se[i]
-            one_sided = bool(lo <= 0.0)
-            if one_sided:
-                lo, hi = 0.0, max(hi, 1.0 / len(ev))
+            lo, hi, one_sided = atom_interval(float(mean[i]), float(se[i]), len(ev), z)
+            if hi < 0.0:
+                # an atom is never negative: a whole interval below 0 means the three classifiers
+                # disagree (e.g. the joint one under-fits, so I(X1,X2;Y) < I(Xk;Y)); keep the raw
+                # interval, which contains the estimate, and say so
+                warnings.append(
+                    f"{k} = {mean[i]:.3f} bits with its interval [{lo:.3f}, {hi:.3f}] below 0: the "
+                    f"classifiers behind the estimate disagree (I(X1;Y) = {mean[4]:.3f}, I(X2;Y) = "
+                    f"{mean[5]:.3f}, I(X1,X2;Y) = {mean[6]:.3f} bits); this profile is unreliable"
+                )
             atoms[k] = AtomEstimate(
                 value=float(mean[i]), plugin=float(mean[i]), null_mean=float("nan"),
                 null_q95=float("nan"), ci=(float(lo), float(hi)), stderr=float(se[i]), one_sided=one_sided,
@@ -177,6 +197,7 @@ class BatchNeuralPID(PIDEstimator):
             "estimator": self.name, "modalities": list(names), "eval_split": eval_split,
             "n_batches": len(rows), "batch": b, "max_gap": float(max(gaps)),
             "std_over_batches": {k: float(std[i]) for i, k in enumerate(keys[:4])},
+            "warnings": warnings,
             **{k: float(mean[i]) for i, k in enumerate(keys[4:], start=4)},
             "params": self.parameters(),
         }
