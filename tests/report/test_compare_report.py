@@ -217,17 +217,17 @@ def test_report_draws_no_per_sample_view_of_a_single_group(tmp_path):
 
 
 def test_per_sample_groups_of_per_modality_flags_and_of_a_type_column():
-    from infofusion.report.compare import _group_labels, _grouping_column
+    from infofusion.report.compare import group_labels, grouping_column
 
     corrupted = np.array([[False, False, False], [False, True, False], [True, False, True], [False, False, False]])
-    assert _group_labels(corrupted).tolist() == ["clean", "m2 corrupted", "m1+m3 corrupted", "clean"]
-    assert _group_labels(np.zeros((4, 6), dtype=np.int8)) is None  # a latent code, not a grouping
-    assert _group_labels(np.arange(40)) is None  # an id: more groups than MAX_GROUPS
+    assert group_labels(corrupted).tolist() == ["clean", "m2 corrupted", "m1+m3 corrupted", "clean"]
+    assert group_labels(np.zeros((4, 6), dtype=np.int8)) is None  # a latent code, not a grouping
+    assert group_labels(np.arange(40)) is None  # an id: more groups than MAX_GROUPS
     truth = {"interaction": np.array(["synergy", "redundancy"] * 2), "latent": np.zeros((4, 6), dtype=np.int8),
              "corrupted": corrupted}
-    assert _grouping_column(truth) == "corrupted"  # what sample weighting reacts to comes first
+    assert grouping_column(truth) == "corrupted"  # what sample weighting reacts to comes first
     truth["corrupted"] = np.ones((4, 3), dtype=bool)  # every sample alike: no grouping
-    assert _grouping_column(truth) == "interaction"
+    assert grouping_column(truth) == "interaction"
     del truth["corrupted"]
-    assert _grouping_column(truth) == "interaction"
-    assert _grouping_column({"latent": truth["latent"]}) is None
+    assert grouping_column(truth) == "interaction"
+    assert grouping_column({"latent": truth["latent"]}) is None

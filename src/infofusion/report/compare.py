@@ -338,10 +338,10 @@ def dataset_section(name: str, runs: list[RunRecord], results: Results, baseline
         out = next((o for o in (_per_sample(r, results.base) for r in recs) if o is not None), None)
         if out is None or not out["truth"]:
             continue
-        truth_name = truth_name or _grouping_column(out["truth"])
+        truth_name = truth_name or grouping_column(out["truth"])
         if truth_name is None or truth_name not in out["truth"]:
             continue
-        groups = _group_labels(out["truth"][truth_name])
+        groups = group_labels(out["truth"][truth_name])
         if groups is None or len(np.unique(groups)) < 2:
             continue  # one group (e.g. every sample of a pure uniqueness task): nothing to compare
         ok = _correct(out)
@@ -373,7 +373,7 @@ def dataset_section(name: str, runs: list[RunRecord], results: Results, baseline
 MAX_GROUPS = 12
 
 
-def _group_labels(values: Any) -> np.ndarray | None:
+def group_labels(values: Any) -> np.ndarray | None:
     """Per-sample group labels of a ground-truth column, or None when it is not a grouping: a
     1-D column as text; a 2-D boolean column of per-modality flags (``corrupted``: n x modalities)
     as ``clean`` or the flagged modalities (``m2 corrupted``, ``m1+m3 corrupted``, numbered from 1
@@ -390,13 +390,13 @@ def _group_labels(values: Any) -> np.ndarray | None:
     return labels if len(np.unique(labels)) <= MAX_GROUPS else None
 
 
-def _grouping_column(truth: dict[str, Any]) -> str | None:
+def grouping_column(truth: dict[str, Any]) -> str | None:
     """The ground-truth column the per-sample views group by: per-modality flags first (what
     sample weighting reacts to), then a 1-D grouping (e.g. the interaction type); a column with a
     single group (a modality corrupted in every sample) is passed over; None if no column groups
     the samples."""
     def groups(k: str) -> int:
-        labels = _group_labels(truth[k])
+        labels = group_labels(truth[k])
         return 0 if labels is None else len(np.unique(labels))
 
     ranked = sorted(truth, key=lambda k: (np.asarray(truth[k]).ndim != 2, k))
