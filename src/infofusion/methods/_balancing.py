@@ -101,6 +101,20 @@ class BalancingFusion(FusionMethod):
         """One linear classifier (regressor) per modality over its encoder output."""
         return nn.ModuleDict({m: nn.Linear(self.embed_dim, self.out_dim) for m in self.modality_names})
 
+    def fused_and_unimodal(
+        self, batch: Batch
+    ) -> tuple[torch.Tensor, dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+        """The fused prediction, each unimodal head's prediction (heads from
+        :meth:`make_unimodal_heads`, in ``self.uni_heads``) and their task losses, ``task`` and
+        ``task/<modality>``: the forward pass of the methods that train unimodal heads beside
+        the fused one (MLB, MMPareto)."""
+        h = self.encode(self.encoders, batch)
+        pred = self.fuse(h)
+        uni = {m: self.shape_prediction(self.uni_heads[m](h[m])) for m in self.modality_names}
+        losses = {"task": self.task_loss(pred, batch.y)}
+        losses.update({f"task/{m}": self.task_loss(uni[m], batch.y) for m in self.modality_names})
+        return pred, uni, losses
+
     def responses(self, h: dict[str, torch.Tensor], base: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Each modality's Shapley share of the fused output, baseline included.
 

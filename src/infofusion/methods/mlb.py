@@ -69,11 +69,7 @@ class MLB(BalancingFusion):
         self.last_coefficients: dict[str, float] = {}
 
     def forward(self, batch: Batch) -> MethodOutput:
-        h = self.encode(self.encoders, batch)
-        pred = self.fuse(h)
-        uni = {m: self.shape_prediction(self.uni_heads[m](h[m])) for m in self.modality_names}
-        losses = {"task": self.task_loss(pred, batch.y)}
-        losses.update({f"task/{m}": self.task_loss(uni[m], batch.y) for m in self.modality_names})
+        pred, uni, losses = self.fused_and_unimodal(batch)
         return MethodOutput(pred, losses, unimodal=uni)
 
     def loss_weights(self) -> dict[str, float]:

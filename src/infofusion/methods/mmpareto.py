@@ -47,11 +47,7 @@ class MMPareto(BalancingFusion):
         self.last_weights: dict[str, tuple[float, float, float]] = {}
 
     def forward(self, batch: Batch) -> MethodOutput:
-        h = self.encode(self.encoders, batch)
-        pred = self.fuse(h)
-        uni = {m: self.shape_prediction(self.uni_heads[m](h[m])) for m in self.modality_names}
-        losses = {"task": self.task_loss(pred, batch.y)}
-        losses.update({f"task/{m}": self.task_loss(uni[m], batch.y) for m in self.modality_names})
+        pred, uni, losses = self.fused_and_unimodal(batch)
         self._uni_grads = {}
         if self.training and torch.is_grad_enabled():
             # each unimodal loss reaches only its own encoder: one pass gives every g_u
