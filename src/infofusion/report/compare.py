@@ -416,22 +416,21 @@ def _plane_views(by_label: dict[str, list[RunRecord]], slug: str, name: str,
         rec = min(recs, key=lambda r: r.seed)
         tag = "".join(c if c.isalnum() else "_" for c in lab)
         chain = rec.extra.get("bottleneck_plane")
-        if isinstance(chain, list) and chain:
-            key = f"{slug}_plane_{tag}"
+        layers = rec.extra.get("info_plane")
+        candidates = (
+            ("bottleneck", f"{slug}_plane_{tag}", chain if isinstance(chain, list) else None,
+             bottleneck_plane_figure, "information plane"),
+            ("layers", f"{slug}_layers_{tag}", layers.get("points") if isinstance(layers, dict) else None,
+             layer_plane_figure, "I(T;X) vs I(T;Y)"),
+        )
+        for kind, key, points, draw, what in candidates:
+            if not points:
+                continue
             try:
-                figures[key] = bottleneck_plane_figure(chain, f"{lab} on {name}, seed {rec.seed}: information plane")
+                figures[key] = draw(points, f"{lab} on {name}, seed {rec.seed}: {what}")
             except (ValueError, KeyError, TypeError):
                 continue  # points of another layout: nothing to draw
-            views.append({"label": lab, "figure": key, "kind": "bottleneck", "seed": str(rec.seed)})
-        layers = rec.extra.get("info_plane")
-        points = layers.get("points") if isinstance(layers, dict) else None
-        if points:
-            key = f"{slug}_layers_{tag}"
-            try:
-                figures[key] = layer_plane_figure(points, f"{lab} on {name}, seed {rec.seed}: I(T;X) vs I(T;Y)")
-            except (ValueError, KeyError, TypeError):
-                continue
-            views.append({"label": lab, "figure": key, "kind": "layers", "seed": str(rec.seed)})
+            views.append({"label": lab, "figure": key, "kind": kind, "seed": str(rec.seed)})
     return views
 
 
