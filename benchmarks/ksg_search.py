@@ -4,7 +4,9 @@ For each sample size N and joint dimension D (split evenly between X and Y; corr
 Gaussian data), times one KSG estimate (k = 5 unless ``--k``) with every search, interleaved
 and best of ``--repeat``, and prints the times, the ratios to the trees and which search
 ``neighbors="auto"`` picks (``*`` marks the fastest). Every search gives the same estimate; the
-script checks it. The compiled search needs numba (the ``fast`` extra); without it those columns
+script checks it. First it times the first compiled search in a new process, once with an
+empty numba cache (the one-off compilation) and once with the cache filled. The compiled search
+needs numba (the ``fast`` extra); without it those columns
 are skipped.
 
     .venv/bin/python benchmarks/ksg_search.py                 # N = 1000, 5000, 20000
@@ -18,6 +20,10 @@ compiled search every core by default (``threads=0``); the torch search runs on 
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
+import sys
+import tempfile
 import time
 
 import numpy as np
@@ -37,6 +43,33 @@ def _sample(n: int, d: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return x, y
 
 
+_FIRST_CALL = """
+import time
+import numpy as np
+from infofusion.measures.mi._brute import brute_neighbours
+t0 = time.perf_counter()
+x = np.random.default_rng(0).standard_normal((100, 4))
+brute_neighbours([x[:, :2], x[:, 2:]], 3, [(0,), (1,)], kernel="compiled")
+print(time.perf_counter() - t0)
+"""
+
+
+def first_call_seconds() -> tuple[float, float]:
+    """Seconds of the first compiled search in a new process: with an empty numba cache
+    (compiling), then again with the cache that run wrote (loading)."""
+    times = []
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "NUMBA_CACHE_DIR": cache}
+        for _ in range(2):
+            out = subprocess.run(
+                [sys.executable, "-c", _FIRST_CALL], env=env, capture_output=True, text=True
+            )
+            if out.returncode:
+                raise SystemExit(out.stderr)
+            times.append(float(out.stdout.split()[-1]))
+    return times[0], times[1]
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, nargs="*", default=[1000, 5000, 20000])
@@ -50,6 +83,11 @@ def main(argv: list[str] | None = None) -> None:
         "torch 1 thread": {"neighbors": "brute", "kernel": "torch", "threads": 1},
     }
     if compiled_available():
+        cold, warm = first_call_seconds()
+        print(
+            f"first compiled search in a new process: {cold:.1f} s with an empty numba cache "
+            f"(compiling), {warm:.2f} s with the cache filled (numba's import included)"
+        )
         searches["compiled 1 thread"] = {"neighbors": "brute", "kernel": "compiled", "threads": 1}
         searches[f"compiled {default_threads()} threads"] = {
             "neighbors": "brute",

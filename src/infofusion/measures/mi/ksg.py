@@ -212,8 +212,8 @@ class KSGParams:
             ``auto`` (brute force from 8 joint columns at N < 10,000, from 4 with the compiled
             kernel; see :func:`use_brute`). Both give the same estimate.
         kernel: implementation of the brute-force search: ``torch`` (blocked passes),
-            ``compiled`` (one fused loop per row compiled by numba, the ``fast`` extra; about
-            1.5-2x faster on one thread and it uses several) or ``auto`` (``compiled`` when
+            ``compiled`` (one fused loop per row compiled by numba, the ``fast`` extra; 2-3x
+            faster on one thread, and it uses every core) or ``auto`` (``compiled`` when
             numba is importable and ``algorithm`` is 1). All give the same estimate; the one
             that ran is in ``Estimate.extra["kernel"]``.
         threads: CPU threads of the brute-force search; 0 (default): every core for the
