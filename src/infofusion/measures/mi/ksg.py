@@ -216,9 +216,11 @@ class KSGParams:
             faster on one thread, and it uses every core) or ``auto`` (``compiled`` when
             numba is importable and ``algorithm`` is 1). All give the same estimate; the one
             that ran is in ``Estimate.extra["kernel"]``.
-        threads: CPU threads of the brute-force search; 0 (default): every core for the
-            compiled search, one for the torch search (torch's default thread count is far
-            slower on a loaded machine).
+        threads: CPU threads of the brute-force search; 0 (default): every core available to
+            the process for the compiled search (``OMP_NUM_THREADS`` does not limit it, as it
+            does not limit the trees' scipy query; set ``threads`` to share the machine), one
+            for the torch search (torch's default thread count is far slower on a loaded
+            machine).
     """
 
     k: int = 5
