@@ -29,8 +29,9 @@ import time
 import numpy as np
 
 from infofusion.measures.mi import create_estimator
-from infofusion.measures.mi._brute import compiled_available, default_threads
+from infofusion.measures.mi._brute import compiled_available
 from infofusion.measures.mi.ksg import use_brute
+from infofusion.training.config import usable_cores
 
 
 def _sample(n: int, d: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -89,13 +90,16 @@ def main(argv: list[str] | None = None) -> None:
             f"(compiling), {warm:.2f} s with the cache filled (numba's import included)"
         )
         searches["compiled 1 thread"] = {"neighbors": "brute", "kernel": "compiled", "threads": 1}
-        searches[f"compiled {default_threads()} threads"] = {
+        searches[f"compiled {usable_cores()} threads"] = {
             "neighbors": "brute",
             "kernel": "compiled",
         }
     else:
         print("numba is not installed: the compiled search is skipped")
     names = list(searches)
+    wx, wy = _sample(200, 4, seed=0)
+    for name in names:  # untimed: imports and numba's cache load stay out of the table
+        create_estimator("ksg", k=args.k, **searches[name]).estimate(wx, wy)
     print(f"{'N':>6s} {'D':>3s} " + " ".join(f"{s:>20s}" for s in names) + "   auto picks")
     for n in args.n:
         for d in args.dims:

@@ -117,7 +117,7 @@ def test_kernel_resolution_and_errors(monkeypatch):
     est = estimate_mi(x, y, estimator="ksg", algorithm=2)
     assert est.extra["kernel"] == "torch"
     # numba missing (or broken): `auto` falls back to torch, `compiled` names the problem
-    monkeypatch.setattr(_brute, "_COMPILED", [ImportError("No module named 'numba'")])
+    monkeypatch.setattr(_brute, "_compiled_module", lambda: ImportError("No module named 'numba'"))
     assert resolve_kernel("auto", 1) == "torch"
     assert estimate_mi(x, y, estimator="ksg").extra["kernel"] == "torch"
     with pytest.raises(EstimationError, match="numba.*'fast' extra"):

@@ -32,7 +32,7 @@ robust scales (no extreme outliers); otherwise float32, or float64 for extreme o
 
 from __future__ import annotations
 
-import os
+import functools
 from collections.abc import Sequence
 
 import numpy as np
@@ -137,19 +137,14 @@ class _Units:
         return (e - self.delta).astype(np_dtype), (e + self.delta).astype(np_dtype)
 
 
-_COMPILED: list = []  # the imported compiled module, or the error that stopped it, once tried
-
-
+@functools.cache
 def _compiled_module():
     """:mod:`._brute_compiled`, or the exception that stops it (numba missing or broken)."""
-    if not _COMPILED:
-        try:
-            from infofusion.measures.mi import _brute_compiled
-
-            _COMPILED.append(_brute_compiled)
-        except Exception as exc:  # numba not installed, or not importable with this numpy
-            _COMPILED.append(exc)
-    return _COMPILED[0]
+    try:
+        from infofusion.measures.mi import _brute_compiled
+    except Exception as exc:  # numba not installed, or not importable with this numpy
+        return exc
+    return _brute_compiled
 
 
 def compiled_available() -> bool:
@@ -180,14 +175,6 @@ def resolve_kernel(kernel: str, algorithm: int = 1) -> str:
             "the 'fast' extra (pip install 'infofusion[fast]') or use kernel='torch'"
         )
     return "compiled"
-
-
-def default_threads() -> int:
-    """CPU cores available to this process."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not on Linux
-        return os.cpu_count() or 1
 
 
 def brute_neighbours(

@@ -48,7 +48,7 @@ from sklearn.neighbors import KDTree
 
 from infofusion.errors import EstimationError
 from infofusion.interfaces import Estimate
-from infofusion.measures.mi._brute import brute_neighbours, default_threads, resolve_kernel
+from infofusion.measures.mi._brute import brute_neighbours, resolve_kernel
 from infofusion.measures.mi.base import (
     MIEstimatorBase,
     TorchThreads,
@@ -57,6 +57,7 @@ from infofusion.measures.mi.base import (
     standardize,
 )
 from infofusion.registry import register
+from infofusion.training.config import usable_cores
 
 
 def count_within(points: np.ndarray, radius: np.ndarray, strict: bool = True) -> np.ndarray:
@@ -314,7 +315,7 @@ class KSGEstimator(MIEstimatorBase):
         extra = {"neighbors": "brute" if brute else "tree"}
         threads = 1
         if brute:
-            threads = p.threads or (default_threads() if kernel == "compiled" else 1)
+            threads = p.threads or (usable_cores() if kernel == "compiled" else 1)
             extra["kernel"] = kernel
         with TorchThreads(threads if brute and kernel == "torch" else 0):
             if z is None:
