@@ -2,12 +2,12 @@
 
 For each sample size N and joint dimension D (split evenly between X and Y; correlated
 Gaussian data), times one KSG estimate (k = 5 unless ``--k``) with every search, interleaved
-and best of ``--repeat``, and prints the times, the ratios to the trees and which search
-``neighbors="auto"`` picks (``*`` marks the fastest). Every search gives the same estimate; the
-script checks it. First it times the first compiled search in a new process, once with an
-empty numba cache (the one-off compilation) and once with the cache filled. The compiled search
-needs numba (the ``fast`` extra); without it those columns
-are skipped.
+and best of ``--repeat`` after one untimed warm-up of each, and prints the times, the ratios to
+the trees and which search ``neighbors="auto"`` picks (``*`` marks the fastest). Every search
+gives the same estimate; the script checks it. First it times the first compiled search in a
+new process, once with an empty numba cache (the one-off compilation) and once with the cache
+filled. The compiled search needs numba (the ``fast`` extra); without it those columns are
+skipped.
 
     .venv/bin/python benchmarks/ksg_search.py                 # N = 1000, 5000, 20000
     .venv/bin/python benchmarks/ksg_search.py --n 5000 --dims 10 50

@@ -193,7 +193,6 @@ def _rows(
                 nc += 1
         for t in range(nc):
             cval[t] = joint[cand[t]]
-        for t in range(nc):
             scratch[t] = cval[t]
         kth_narrow = _select(scratch, nc, k)
         # float64 distances of the points that can be among the k + 1 nearest
