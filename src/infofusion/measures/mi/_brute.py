@@ -218,7 +218,8 @@ def brute_neighbours(
         precision = choose_precision(atoms)
     if resolve_kernel(kernel, algorithm) == "compiled":
         narrow = "float64" if precision == "float64" else "float32"
-        return _compiled_module().compiled_neighbours(atoms, k, count_sets, narrow, threads)
+        delta = _Units(narrow, atoms).delta
+        return _compiled_module().compiled_neighbours(atoms, k, count_sets, narrow, delta, threads)
     units = _Units(precision, atoms)
     item = torch.empty(0, dtype=units.dtype).element_size()
     b = int(max(8, min(n, BLOCK_BYTES // (item * n))))

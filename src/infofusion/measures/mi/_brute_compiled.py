@@ -268,6 +268,7 @@ def compiled_neighbours(
     k: int,
     count_sets: Sequence[Sequence[int]],
     precision: str,
+    delta: float,
     threads: int,
 ) -> tuple[np.ndarray, list[np.ndarray]]:
     """k-th neighbour distances and radius counts (algorithm 1), as ``brute_neighbours``.
@@ -278,6 +279,8 @@ def compiled_neighbours(
         count_sets: atom indices of each space to count in (strictly within the joint k-th
             neighbour distance, the point itself included).
         precision: ``float32`` or ``float64`` for the distance passes (same result).
+        delta: bound on |narrow distance - float64 distance| (and the thresholds' rounding),
+            as ``_brute._Units`` states it for ``precision``; 0 for float64.
         threads: worker threads (>= 1).
 
     Returns:
@@ -285,14 +288,7 @@ def compiled_neighbours(
     """
     exact = np.ascontiguousarray(np.hstack(atoms), dtype=np.float64)
     n = exact.shape[0]
-    if precision == "float32":
-        cols = np.ascontiguousarray(exact.T, dtype=np.float32)
-        # |float32 distance - float64 distance| <= 2^-22 peak; 2^-20 also covers rounding the
-        # thresholds to float32
-        delta = 2.0**-20 * float(np.abs(exact).max())
-    else:
-        cols = np.ascontiguousarray(exact.T)
-        delta = 0.0
+    cols = np.ascontiguousarray(exact.T, dtype=np.float32 if precision == "float32" else None)
     widths = [a.shape[1] for a in atoms]
     bounds = np.concatenate([[0], np.cumsum(widths)]).astype(np.int64)
     sets = np.zeros((len(count_sets), len(atoms)), dtype=np.bool_)
